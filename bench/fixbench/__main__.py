@@ -1,0 +1,166 @@
+"""``python -m bench.fixbench``: run every case through the real repair pipeline.
+
+For each case: the handler fails on its data in the sandbox (that traceback is the failure the
+pipeline sees), then context → memory → LLM → proposal → sandbox verdict, exactly as for a dead job.
+A claimed fix is then judged by the case's hidden acceptance inputs: fixed, or a false fix.
+
+    python -m bench.fixbench [--candidates 4] [--case ID ...] [--json results.json] [--no-memory]
+
+The LLM is AI_SERVICE_URL when set, else the bundled local model (started here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from smartworker.config import Settings, load_settings
+from smartworker.embedded import EmbeddedRedis
+from smartworker.errors import SmartWorkerError
+from smartworker.notify.email import EmailNotifier
+from smartworker.queues import Queues
+from smartworker.reasoning.context import extract
+from smartworker.reasoning.llm import ChatClient
+from smartworker.reasoning.records import FixRecord
+from smartworker.reasoning.resolver import Resolver, Target
+from smartworker.sandbox.base import SandboxBackend, SandboxRequest, create_sandbox
+
+from .acceptance import check_acceptance
+from .cases import Case, load_cases
+from .report import CaseResult, Verdict, format_summary, summarize
+
+
+async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memory: Any | None) -> dict[str, Any]:
+    """One case end to end; returns a row for the table and the JSON output."""
+    started = time.monotonic()
+    request = SandboxRequest(app_root=case.app_dir, app_module=case.app_module, handler=case.handler,
+                             data=case.failing_data, job_id=case.id, queue="fixbench", hazard_testing=True)
+    original = await sandbox.run(request)
+    if original.ok:
+        return {"case": case.id, "kind": case.kind, "verdict": Verdict.FAILED.value, "seconds": 0.0,
+                "reason": "the failing data does not fail in the sandbox", "tokens": [0, 0], "candidates": 0}
+    ctx = extract(queue="fixbench", job_id=case.id, job_name=case.handler, attempts=3, data=case.failing_data,
+                  opts={}, failed_reason=f"{original.exc_type}: {original.message}",
+                  stacktrace=[original.traceback or ""], app_root=case.app_dir)
+    record = FixRecord.new(case.id, "fixbench", case.id, case.handler)
+    verdict = Verdict.FAILED
+    reason = ""
+    try:
+        if memory is not None:
+            await memory.remember_failure(ctx)
+        result = await resolver.run(ctx, case.failing_data, record,
+                                    target=Target(case.app_dir, case.app_module, hazard_testing=True),
+                                    replay_inputs=[])
+        reason = result.reason
+        if result.fixed:
+            report = await asyncio.to_thread(check_acceptance, case, result.files)
+            verdict = Verdict.FIXED if report.passed else Verdict.FALSE_FIX
+            if not report.passed:
+                reason += f" | acceptance failed on {len(report.failures)} input(s)"
+            elif memory is not None:
+                await memory.remember_resolution("fixbench", case.id, result.summary, result.diff)
+        else:
+            verdict = Verdict.REJECTED
+    except SmartWorkerError as exc:
+        reason = f"{type(exc).__name__}: {exc.message}"
+    return {
+        "case": case.id,
+        "kind": case.kind,
+        "trap": case.false_fix_trap,
+        "verdict": verdict.value,
+        "seconds": round(time.monotonic() - started, 2),
+        "tokens": [record.prompt_tokens, record.completion_tokens],
+        "candidates": len(record.candidates),
+        "rejections": [c.rejected for c in record.candidates if c.rejected],
+        "reason": reason,
+        "diff": record.diff,
+        "memory": record.memory,
+    }
+
+
+async def start_llm(settings: Settings, workdir: Path) -> tuple[ChatClient, Any]:
+    """The configured LLM, or the local model served for this run."""
+    if settings.ai_service_url:
+        return ChatClient.from_settings(settings), None
+    from smartworker.reasoning import local_model
+
+    path = await asyncio.to_thread(local_model.pull, settings.data_dir.expanduser().resolve())
+    server = local_model.start(path, port=settings.ai_local_llm_port, alias=settings.ai_model_name,
+                               log_path=workdir / "llm.log")
+    await asyncio.to_thread(server.wait_ready, 600.0)
+    return ChatClient.from_settings(settings, server.url), server
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.fixbench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candidates", type=int, default=None, help="AI_CANDIDATES for this run")
+    parser.add_argument("--case", action="append", default=[], help="run only these case ids")
+    parser.add_argument("--json", type=Path, default=None, help="write every row here")
+    parser.add_argument("--no-memory", action="store_true", help="skip PostgreSQL + pgvector")
+    args = parser.parse_args(argv)
+
+    overrides: dict[str, Any] = {"sandbox_replay_k": 0, "smtp_host": None}
+    if args.candidates:
+        overrides["ai_candidates"] = args.candidates
+    settings = load_settings(**overrides)
+    cases = [c for c in load_cases() if not args.case or c.id in args.case]
+    if not cases:
+        print(f"no case matches {args.case}", file=sys.stderr)
+        return 2
+
+    workdir = Path(tempfile.mkdtemp(prefix="fixbench-"))
+    redis_server = None
+    url = settings.redis_dsn()
+    if url is None:
+        redis_server = EmbeddedRedis(workdir / "redis")
+        url = redis_server.start()
+    queues = Queues(settings, url)
+    memory = None
+    if not args.no_memory:
+        from smartworker.memory.store import MemoryStore
+
+        memory = await MemoryStore.open(load_settings(**overrides, data_dir=workdir) if not
+                                        settings.database_configured else settings)
+    llm, server = await start_llm(settings, workdir)
+    sandbox = create_sandbox(settings)
+    resolver = Resolver(settings, queues, llm=llm, sandbox=sandbox, notifier=EmailNotifier(settings), memory=memory)
+    rows: list[dict[str, Any]] = []
+    try:
+        print(f"FixBench: {len(cases)} cases, model {settings.ai_model_name} at {llm.url}, "
+              f"candidates={settings.ai_candidates}, memory={'on' if memory else 'off'}", flush=True)
+        for case in cases:
+            row = await run_case(case, resolver, sandbox, memory)
+            rows.append(row)
+            print(f"{row['case']:<34} {row['kind']:<22} {row['verdict']:<10} {row['candidates']:>2} cand "
+                  f"{row['seconds']:>7.1f}s  {sum(row['tokens']):>6} tok  {row['reason'][:70]}", flush=True)
+    finally:
+        await llm.close()
+        if server is not None:
+            server.stop()
+        if memory is not None:
+            await memory.close()
+        await queues.close()
+        if redis_server is not None:
+            redis_server.stop()
+    summary = summarize(CaseResult(r["case"], Verdict(r["verdict"]), r["seconds"], r["tokens"][0], r["tokens"][1])
+                        for r in rows)
+    print()
+    print(format_summary(summary))
+    if args.json:
+        args.json.write_text(json.dumps({"settings": {"model": settings.ai_model_name,
+                                                      "candidates": settings.ai_candidates,
+                                                      "temperature": settings.ai_temperature},
+                                         "summary": asdict(summary), "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

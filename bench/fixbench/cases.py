@@ -1,0 +1,159 @@
+"""Load and validate FixBench cases.
+
+A case is a folder ``cases/<id>/`` with:
+
+- ``app/``: an app root; ``app_module`` is a package in it that registers ``handler``;
+- ``case.json``: ``id``, ``kind``, ``description`` (for humans, never shown to the LLM),
+  ``app_module``, ``handler``, ``failing_data``, optional ``failing_error`` (the exception type
+  ``failing_data`` raises), optional ``false_fix_trap`` and ``acceptance``, a list of
+  ``{"data": ..., "expected": ...}`` or ``{"data": ..., "raises": "ExceptionType"}``;
+- ``reference_fix/``: the corrected files, paths relative to ``app/`` (used only by tests);
+- ``naive_fix/`` (trap cases): a plausible wrong fix that stops the crash but fails acceptance.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Where the shipped cases live.
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+
+#: The bug families the benchmark covers; ``kind`` must be one of them.
+KINDS = frozenset({
+    "none-optional",  # None or a missing optional field
+    "renamed-key",  # KeyError after a producer renamed a key
+    "missing-key",  # KeyError on a key that is legitimately absent
+    "type-conversion",  # str vs int/float
+    "bytes-str",  # bytes vs str
+    "off-by-one",
+    "empty-input",
+    "division-by-zero",
+    "naive-aware-datetime",
+    "mutable-default",
+    "wrong-access",  # dict treated as list or the other way round, bad index
+    "encoding",
+    "json-shape",  # the payload's structure changed
+    "integer-division",
+    "loop-bounds",
+    "deep-helper",  # raised two calls below the handler, in a helper module
+})
+
+
+class CaseError(ValueError):
+    """A case folder is malformed."""
+
+
+@dataclass(frozen=True)
+class AcceptanceInput:
+    """One hidden check: ``data`` must give ``expected``, or raise an exception named ``raises``."""
+
+    data: dict[str, Any]
+    expected: Any = None
+    raises: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case, loaded from its folder."""
+
+    id: str
+    kind: str
+    description: str
+    app_module: str
+    handler: str
+    failing_data: dict[str, Any]
+    failing_error: str | None
+    false_fix_trap: bool
+    acceptance: tuple[AcceptanceInput, ...]
+    root: Path
+
+    @property
+    def app_dir(self) -> Path:
+        """The app root the handler is imported from."""
+        return self.root / "app"
+
+    def app_files(self) -> dict[str, str]:
+        """The app's source files by path relative to ``app_dir``: what the pipeline may read."""
+        return _read_tree(self.app_dir)
+
+    def reference_fix(self) -> dict[str, str]:
+        """The human fix: changed files by path relative to ``app_dir``."""
+        return _read_tree(self.root / "reference_fix")
+
+    def naive_fix(self) -> dict[str, str]:
+        """For trap cases, a wrong fix that stops the crash; empty when the case has none."""
+        folder = self.root / "naive_fix"
+        return _read_tree(folder) if folder.is_dir() else {}
+
+
+def _read_tree(folder: Path) -> dict[str, str]:
+    if not folder.is_dir():
+        raise CaseError(f"{folder} is missing")
+    return {
+        path.relative_to(folder).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def _require(raw: dict[str, Any], key: str, kind: type, where: Path) -> Any:
+    value = raw.get(key)
+    if not isinstance(value, kind):
+        raise CaseError(f"{where}: {key!r} must be a {kind.__name__}")
+    return value
+
+
+def load_case(folder: Path) -> Case:
+    """Read and validate ``folder/case.json``; raises CaseError naming the problem."""
+    where = folder / "case.json"
+    try:
+        raw = json.loads(where.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CaseError(f"{where}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise CaseError(f"{where}: expected an object")
+    case_id = _require(raw, "id", str, where)
+    if case_id != folder.name:
+        raise CaseError(f"{where}: id {case_id!r} differs from the folder name")
+    kind = _require(raw, "kind", str, where)
+    if kind not in KINDS:
+        raise CaseError(f"{where}: unknown kind {kind!r}")
+    module = _require(raw, "app_module", str, where)
+    package = folder / "app" / Path(*module.split("."))
+    if not (package / "__init__.py").is_file() and not package.with_suffix(".py").is_file():
+        raise CaseError(f"{where}: app_module {module!r} not found under app/")
+    failing = _require(raw, "failing_data", dict, where)
+    checks: list[AcceptanceInput] = []
+    for index, item in enumerate(_require(raw, "acceptance", list, where)):
+        if not isinstance(item, dict) or not isinstance(item.get("data"), dict):
+            raise CaseError(f"{where}: acceptance[{index}] needs a 'data' object")
+        if ("expected" in item) == ("raises" in item):
+            raise CaseError(f"{where}: acceptance[{index}] needs exactly one of 'expected' or 'raises'")
+        checks.append(AcceptanceInput(item["data"], item.get("expected"), item.get("raises")))
+    if len(checks) < 3:
+        raise CaseError(f"{where}: acceptance needs at least 3 inputs")
+    if not any(check.data == failing and check.raises is None for check in checks):
+        raise CaseError(f"{where}: acceptance must pin the output for failing_data")
+    failing_error = raw.get("failing_error")
+    if failing_error is not None and not isinstance(failing_error, str):
+        raise CaseError(f"{where}: 'failing_error' must be a str")
+    return Case(
+        id=case_id,
+        kind=kind,
+        description=_require(raw, "description", str, where),
+        app_module=module,
+        handler=_require(raw, "handler", str, where),
+        failing_data=failing,
+        failing_error=failing_error,
+        false_fix_trap=bool(raw.get("false_fix_trap", False)),
+        acceptance=tuple(checks),
+        root=folder,
+    )
+
+
+def load_cases(root: Path = CASES_DIR) -> list[Case]:
+    """Every case under ``root``, sorted by id."""
+    return [load_case(folder) for folder in sorted(root.iterdir()) if (folder / "case.json").is_file()]

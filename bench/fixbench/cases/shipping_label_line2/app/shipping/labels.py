@@ -1,0 +1,23 @@
+"""Label layout."""
+
+
+def format_address(address):
+    """Lines of an address: name, street line(s), "POSTCODE CITY", the country code in capitals.
+
+    ``line2`` (flat, floor, ...) is optional.
+    """
+    lines = [address["name"], address["line1"]]
+    if address["line2"].strip():
+        lines.append(address["line2"].strip())
+    lines.append(f"{address['postcode']} {address['city']}")
+    lines.append(address["country"].upper())
+    return lines
+
+
+def build_label(order):
+    """The label for one order."""
+    return {
+        "order_id": order["id"],
+        "service": order.get("service", "standard"),
+        "lines": format_address(order["ship_to"]),
+    }

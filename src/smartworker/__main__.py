@@ -1,0 +1,5 @@
+"""``python -m smartworker``."""
+
+from smartworker.cli import main
+
+main()

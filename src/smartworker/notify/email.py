@@ -1,0 +1,116 @@
+"""Fix reports by email (aiosmtplib): plain text and HTML, with the unified diff attached.
+
+Off when APP_SMTP_HOST is unset (said once in the log). A failed send is retried with backoff and
+logged; it never touches the fix record, which is stored before anyone is notified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+
+from smartworker.config import Settings
+from smartworker.logs import get_logger
+from smartworker.redaction import redact_text
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class FixReport:
+    """What a human needs to know about one resolution attempt."""
+
+    fix_id: str
+    fixed: bool
+    job_name: str
+    job_id: str
+    queue: str
+    signature: str
+    reason: str  #: one line: why fixed / not fixed
+    diff: str  #: unified diff of the best candidate ("" when none)
+    summary: str = ""  #: root cause and change, for a verified fix
+    candidates: int = 0
+
+
+def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessage:
+    """The email for one report; every text part goes through redaction."""
+    verdict = "FIXED" if report.fixed else "NOT FIXED"
+    signature = redact_text(report.signature)
+    message = EmailMessage()
+    message["Subject"] = f"[SmartWorker] {verdict}: {report.job_name} job {report.job_id}: {signature[:120]}"
+    message["From"] = sender
+    message["To"] = recipient
+    diff = redact_text(report.diff)
+    lines = [
+        f"Verdict: {verdict}",
+        f"Job: {report.job_name} #{report.job_id} on queue {report.queue}",
+        f"Error: {signature}",
+        f"Why: {redact_text(report.reason)}",
+        f"Candidates tried: {report.candidates}",
+        f"Fix record: {report.fix_id}",
+    ]
+    if report.summary:
+        lines += ["", "Summary:", redact_text(report.summary)]
+    lines += ["", "The proposed change is attached as a .diff." if diff else "No change was proposed."]
+    message.set_content("\n".join(lines))
+    colour = "#1a7f37" if report.fixed else "#cf222e"
+    rows = "".join(f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in (
+        ("Job", f"{report.job_name} #{report.job_id} ({report.queue})"),
+        ("Error", signature),
+        ("Why", redact_text(report.reason)),
+        ("Candidates", str(report.candidates)),
+        ("Fix record", report.fix_id),
+    ))
+    body = (f"<h2 style='color:{colour}'>{verdict}</h2><table>{rows}</table>"
+            + (f"<h3>Summary</h3><p>{html.escape(redact_text(report.summary))}</p>" if report.summary else "")
+            + (f"<h3>Change</h3><pre>{html.escape(diff)}</pre>" if diff else ""))
+    message.add_alternative(f"<html><body>{body}</body></html>", subtype="html")
+    if diff:
+        message.add_attachment(diff.encode("utf-8"), maintype="text", subtype="x-diff",
+                               filename=f"fix-{report.fix_id}.diff")
+    return message
+
+
+class EmailNotifier:
+    """Sends fix reports through APP_SMTP_*."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._said_off = False
+
+    @property
+    def enabled(self) -> bool:
+        """False when no SMTP host is configured."""
+        return bool(self.settings.smtp_host)
+
+    async def notify(self, report: FixReport) -> bool:
+        """Send the report; True when the server accepted it. Never raises."""
+        if not self.enabled:
+            if not self._said_off:
+                log.info("email notifications are off (APP_SMTP_HOST is not set)")
+                self._said_off = True
+            return False
+        s = self.settings
+        message = build_message(report, s.smtp_from, s.smtp_to)
+        kwargs: dict[str, Any] = {
+            "hostname": s.smtp_host, "port": s.smtp_port, "timeout": s.smtp_timeout_s,
+            "use_tls": s.smtp_tls == "tls", "start_tls": s.smtp_tls == "starttls",
+        }
+        if s.smtp_user:
+            kwargs.update(username=s.smtp_user, password=s.smtp_password or "")
+        for attempt in range(s.smtp_retries + 1):
+            try:
+                await aiosmtplib.send(message, **kwargs)
+                log.info("fix report sent", fix_id=report.fix_id, to=s.smtp_to, fixed=report.fixed)
+                return True
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                log.warning("fix report not sent", fix_id=report.fix_id, attempt=attempt + 1, error=str(exc))
+                if attempt < s.smtp_retries:
+                    await asyncio.sleep(min(0.5 * 2**attempt, 10.0))
+        log.error("fix report given up", fix_id=report.fix_id)
+        return False

@@ -1,0 +1,49 @@
+"""Consumes the reasoning queue: ``remember`` (store a final failure in memory) and ``resolve``
+(run the repair loop). Both are BullMQ jobs, so a crash mid-way loses neither: the job's lock
+expires and another worker picks it up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bullmq import Job, Worker
+
+from smartworker.config import Settings
+from smartworker.logs import get_logger
+from smartworker.queues import Queues
+from smartworker.reasoning.resolver import Resolver
+
+log = get_logger(__name__)
+
+
+class ReasoningWorker:
+    """Runs resolutions one at a time (they are LLM-bound; the sandbox queue has its own concurrency)."""
+
+    def __init__(self, settings: Settings, queues: Queues, resolver: Resolver) -> None:
+        self.settings = settings
+        self.queues = queues
+        self.resolver = resolver
+        self._worker: Worker | None = None
+
+    async def start(self) -> None:
+        """Start consuming."""
+        opts = {"connection": self.queues.redis_url, "prefix": self.settings.queue_prefix, "concurrency": 1,
+                # A resolution can take minutes (a local model writes ~15 tokens/s): keep its lock long.
+                "lockDuration": 120_000}
+        self._worker = Worker(self.queues.names.reasoning, self._process, opts)
+        log.info("reasoning worker started", llm=self.resolver.llm.url if self.resolver.llm else None,
+                 memory=self.resolver.memory is not None)
+
+    async def _process(self, job: Job, token: str) -> Any:
+        dlq_id = str((job.data or {}).get("dlqId", ""))
+        if job.name == "remember":
+            await self.resolver.remember(dlq_id)
+            return {"remembered": dlq_id}
+        record = await self.resolver.resolve(dlq_id)
+        return {"fix": record.id, "status": record.status.value}
+
+    async def close(self) -> None:
+        """Let a running resolution finish, then stop."""
+        if self._worker is not None:
+            await self._worker.close()

@@ -1,0 +1,115 @@
+"""Prompts for the fix and the summary, filled from templates in ``prompts/``.
+
+Measured on the local 1.5B model: showing the traceback, the failing data and the code works far
+better than describing the bug, so the prompt is mostly evidence, in that order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from string import Template
+from typing import Any
+
+from smartworker.reasoning.context import FailureContext
+from smartworker.redaction import redact_text
+
+#: Characters of any one section we are willing to send (a small model has a small window).
+SECTION_CAP = 6000
+TRACEBACK_CAP = 3000
+
+
+@dataclass(frozen=True)
+class MemoryHint:
+    """A past resolution of a similar failure, elected by the memory's vote."""
+
+    signature: str
+    summary: str
+    diff: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Why the previous candidate was not good enough, fed back for the next try."""
+
+    reply: str  #: the model's previous answer
+    reason: str  #: one line: rejected because / still failing with
+    details: str = ""  #: e.g. the new traceback from the sandbox
+
+
+@cache
+def template(name: str) -> Template:
+    """A prompt template from the package's ``prompts/`` directory."""
+    text = resources.files("smartworker.reasoning").joinpath("prompts", f"{name}.txt").read_text("utf-8")
+    return Template(text)
+
+
+def _cap(text: str, limit: int = SECTION_CAP) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit // 2] + "\n… [truncated] …\n" + text[-limit // 2 :]
+
+
+def _metadata(ctx: FailureContext) -> str:
+    data = json.dumps(ctx.data, indent=2, default=str, ensure_ascii=False)
+    lines = [
+        f"queue: {ctx.queue}",
+        f"handler (job name): {ctx.job_name}",
+        f"attempts made: {ctx.attempts}",
+        f"job data:\n```json\n{_cap(data, 2000)}\n```",
+    ]
+    return "\n".join(lines)
+
+
+def _locations(ctx: FailureContext) -> str:
+    if not ctx.locations:
+        return "(no frame inside the application code)"
+    return "\n".join(f"- {loc.path}:{loc.line} in {loc.function}: {loc.code}" for loc in ctx.locations)
+
+
+def _sources(ctx: FailureContext) -> str:
+    blocks = [f"# File: {path}\n```python\n{_cap(text)}\n```" for path, text in ctx.sources.items()]
+    return "\n\n".join(blocks) or "(source not available)"
+
+
+def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None,
+                 feedback: Feedback | None = None) -> list[dict[str, str]]:
+    """Chat messages asking for corrected files; with feedback, a second turn says what went wrong."""
+    memory_text = ""
+    if memory is not None:
+        memory_text = template("memory").substitute(
+            similarity=f"{memory.similarity:.2f}", signature=memory.signature,
+            summary=memory.summary or "(no summary)", diff=_cap(redact_text(memory.diff), 3000))
+    user = template("fix").substitute(
+        metadata=_metadata(ctx),
+        signature=ctx.signature,
+        locations=_locations(ctx),
+        traceback=_cap(ctx.traceback, TRACEBACK_CAP),
+        snippets="\n\n".join(ctx.snippets) or "(none)",
+        sources=_sources(ctx),
+        memory=memory_text,
+        targets=", ".join(ctx.sources) or "the handler's module",
+    )
+    messages = [
+        {"role": "system", "content": template("system").template.strip()},
+        {"role": "user", "content": user},
+    ]
+    if feedback is not None:
+        messages.append({"role": "assistant", "content": _cap(feedback.reply)})
+        messages.append({"role": "user", "content": template("retry").substitute(
+            reason=feedback.reason, details=_cap(feedback.details, TRACEBACK_CAP))})
+    return messages
+
+
+def summary_messages(signature: str, diff: str) -> list[dict[str, str]]:
+    """Chat messages asking for a short root-cause-and-change summary of a verified fix."""
+    return [{"role": "user", "content": template("summary").substitute(signature=signature,
+                                                                       diff=_cap(redact_text(diff), 4000))}]
+
+
+def token_estimate(messages: list[dict[str, Any]]) -> int:
+    """Rough token count (4 characters a token) for budgeting before a call."""
+    return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 8 * len(messages)

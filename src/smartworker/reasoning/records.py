@@ -1,0 +1,143 @@
+"""Fix records: every resolution attempt, kept in Redis next to the jobs it is about.
+
+A record is written when the resolution starts and after every step, so a crash leaves a record
+that says how far it got, and the report email is sent only after the record is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from smartworker import keys
+from smartworker.errors import FixNotFoundError
+from smartworker.queues import now_ms
+
+
+class FixStatus(StrEnum):
+    """Where a resolution stands."""
+
+    RUNNING = "running"  #: being worked on
+    FIXED = "fixed"  #: a candidate passed the sandbox verdict
+    NOT_FIXED = "not_fixed"  #: every candidate was rejected or failed
+    ERROR = "error"  #: the resolution itself broke (LLM down, sandbox missing, ...)
+    ATTACHED = "attached"  #: an identical failure was already being resolved; see ``attached_to``
+
+
+#: Statuses a record does not leave.
+FINAL_FIX_STATUSES = frozenset({FixStatus.FIXED, FixStatus.NOT_FIXED, FixStatus.ERROR, FixStatus.ATTACHED})
+
+
+@dataclass
+class Candidate:
+    """One proposal and what became of it."""
+
+    index: int
+    rejected: str | None = None  #: why the proposal was not applied
+    diff: str = ""
+    verdict: str | None = None  #: "fixed" / "not fixed: ..." from the sandbox
+    outcome: dict[str, Any] | None = None  #: the failing job's sandbox run (exit, tails, duration)
+    replays: list[dict[str, Any]] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_s: float = 0.0
+    sandbox_s: float = 0.0
+
+
+@dataclass
+class FixRecord:
+    """A resolution attempt for one dead job."""
+
+    id: str
+    dlq_id: str
+    queue: str
+    job_id: str
+    job_name: str
+    signature: str = ""
+    status: FixStatus = FixStatus.RUNNING
+    reason: str = ""
+    diff: str = ""
+    summary: str = ""
+    candidates: list[Candidate] = field(default_factory=list)
+    attached: list[str] = field(default_factory=list)  #: DLQ ids of identical failures (read-only copy)
+    attached_to: str | None = None
+    memory: dict[str, Any] | None = None  #: the memory vote's winner, if any
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_calls: int = 0
+    created_on: int = field(default_factory=now_ms)
+    finished_on: int | None = None
+    emailed: bool = False
+
+    @property
+    def fixed(self) -> bool:
+        """True only for a verified fix."""
+        return self.status is FixStatus.FIXED
+
+    @classmethod
+    def new(cls, dlq_id: str, queue: str, job_id: str, job_name: str) -> FixRecord:
+        """A fresh running record."""
+        return cls(id=uuid.uuid4().hex[:16], dlq_id=dlq_id, queue=queue, job_id=job_id, job_name=job_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view."""
+        out = asdict(self)
+        out["status"] = self.status.value
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> FixRecord:
+        """Inverse of to_dict."""
+        raw = dict(raw)
+        raw["status"] = FixStatus(raw.get("status", "running"))
+        raw["candidates"] = [Candidate(**c) for c in raw.get("candidates", [])]
+        return cls(**raw)
+
+
+class FixRecords:
+    """Fix records in Redis: one string per record plus a time index."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    async def save(self, record: FixRecord) -> None:
+        """Write (or overwrite) a record."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.fix_record(record.id), json.dumps(record.to_dict(), default=str))
+            pipe.zadd(keys.fix_index(), {record.id: record.created_on})
+            await pipe.execute()
+
+    async def get(self, fix_id: str) -> FixRecord:
+        """One record; FixNotFoundError when unknown."""
+        raw = await self.redis.get(keys.fix_record(fix_id))
+        if raw is None:
+            raise FixNotFoundError(f"fix {fix_id!r} not found")
+        record = FixRecord.from_dict(json.loads(raw))
+        record.attached = [str(x) for x in await self.redis.lrange(keys.fix_attached(fix_id), 0, -1)]
+        return record
+
+    async def attach(self, owner_id: str, dlq_id: str) -> None:
+        """Note that ``dlq_id`` waits on resolution ``owner_id``.
+
+        Kept beside the record, not in it: the owner rewrites its record as it goes and would
+        overwrite an append made by another process.
+        """
+        await self.redis.rpush(keys.fix_attached(owner_id), dlq_id)
+
+    async def page(self, page: int, size: int) -> tuple[int, list[FixRecord]]:
+        """Newest first."""
+        total = int(await self.redis.zcard(keys.fix_index()))
+        start = (page - 1) * size
+        ids = await self.redis.zrevrange(keys.fix_index(), start, start + size - 1)
+        records = []
+        for fix_id in ids:
+            try:
+                records.append(await self.get(str(fix_id)))
+            except FixNotFoundError:
+                continue
+        return total, records

@@ -1,0 +1,318 @@
+"""The repair loop: failure context → memory → LLM → proposed change → sandbox verdict → report.
+
+A verdict is "fixed" only when the failed job itself ran to completion against the change in the
+sandbox (and recent successful inputs still succeed). An HTTP 200 from anything proves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from smartworker import keys
+from smartworker.config import Settings
+from smartworker.errors import JobNotFoundError, LLMError, ProposalRejectedError, SandboxError
+from smartworker.logs import get_logger
+from smartworker.notify.email import EmailNotifier, FixReport
+from smartworker.queues import DeadJob, Queues, now_ms
+from smartworker.reasoning.context import FailureContext, extract
+from smartworker.reasoning.edits import FileBlock, parse_reply, validate
+from smartworker.reasoning.llm import ChatClient, Completion
+from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
+from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
+from smartworker.redaction import redact_text
+from smartworker.sandbox.base import SandboxBackend, SandboxOutcome, SandboxRequest
+from smartworker.sandbox.verdict import baseline, verify
+
+log = get_logger(__name__)
+
+#: How long an in-flight marker protects a resolution from duplicates (it is removed when done).
+INFLIGHT_TTL_S = 3600
+#: Tail of sandbox output kept in a record.
+TAIL = 2000
+
+
+@dataclass(frozen=True)
+class Target:
+    """The code a resolution works on."""
+
+    app_root: Path
+    app_module: str
+    hazard_testing: bool = False
+
+
+@dataclass
+class Resolution:
+    """What the core loop produced, before it is reported."""
+
+    fixed: bool
+    reason: str
+    diff: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+
+
+def restore_redacted(content: str, sources_sent: dict[str, str], originals: dict[str, str], path: str) -> str:
+    """Put back lines we redacted before sending the code, where the model copied them unchanged.
+
+    Without this, a file holding (say) a hard-coded token would come back with ``[REDACTED]`` in it.
+    """
+    sent, original = sources_sent.get(path), originals.get(path)
+    if not sent or original is None or sent == original:
+        return content
+    mapping = {s: o for s, o in zip(sent.splitlines(), original.splitlines(), strict=False) if s != o}
+    if not mapping:
+        return content
+    return "\n".join(mapping.get(line, line) for line in content.splitlines()) + (
+        "\n" if content.endswith("\n") else "")
+
+
+def _outcome_view(outcome: SandboxOutcome) -> dict[str, Any]:
+    return {
+        "status": outcome.status.value,
+        "reason": redact_text(outcome.reason),
+        "exit_code": outcome.exit_code,
+        "exc_type": outcome.exc_type,
+        "stdout_tail": redact_text(outcome.stdout_tail[-TAIL:]),
+        "stderr_tail": redact_text(outcome.stderr_tail[-TAIL:]),
+        "traceback": redact_text((outcome.traceback or "")[-TAIL:]),
+        "duration_s": round(outcome.duration_s, 3),
+    }
+
+
+class Resolver:
+    """Runs resolutions; one instance per process, shared by the reasoning worker, API and CLI."""
+
+    def __init__(self, settings: Settings, queues: Queues, *, llm: ChatClient | None, sandbox: SandboxBackend,
+                 notifier: EmailNotifier, memory: Any | None = None) -> None:
+        self.settings = settings
+        self.queues = queues
+        self.llm = llm
+        self.sandbox = sandbox
+        self.notifier = notifier
+        self.memory = memory
+        self.records = FixRecords(queues.redis)
+
+    # -- entry points -----------------------------------------------------------------------------
+    async def remember(self, dlq_id: str) -> None:
+        """Store a dead job's failure in memory (every final failure goes there)."""
+        if self.memory is None:
+            return
+        dead = await self._dead(dlq_id)
+        await self.memory.remember_failure(self.context(dead))
+
+    async def resolve(self, dlq_id: str) -> FixRecord:
+        """Resolve one dead job end to end and return its fix record."""
+        dead = await self._dead(dlq_id)
+        ctx = self.context(dead)
+        record = FixRecord.new(dlq_id, dead.queue, dead.job_id, dead.name)
+        record.signature = ctx.signature
+        marker = keys.fix_inflight(dead.name, ctx.signature_hash)
+        if not await self.queues.redis.set(marker, record.id, nx=True, ex=INFLIGHT_TTL_S):
+            return await self._attach(record, marker)
+        try:
+            await self.records.save(record)
+            target = Target(self.settings.app_root, self.settings.app_module, self.settings.hazard_testing)
+            replays = await self.replay_inputs(dead.name)
+            if self.memory is not None:
+                await self.memory.remember_failure(ctx)
+            result = await self.run(ctx, dead.data, record, target=target, replay_inputs=replays)
+            if result.fixed and self.memory is not None:
+                await self.memory.remember_resolution(dead.queue, dead.job_id, result.summary, result.diff)
+        except Exception as exc:
+            # The resolution broke (not the candidate): keep the record and say why.
+            log.exception("resolution failed", fix_id=record.id)
+            record.status, record.reason = FixStatus.ERROR, f"{type(exc).__name__}: {exc}"
+        finally:
+            await self.queues.redis.delete(marker)
+        record.finished_on = now_ms()
+        await self.records.save(record)  # stored before anyone is told
+        record.emailed = await self.notifier.notify(self._report(record))
+        await self.records.save(record)
+        log.info("resolution finished", fix_id=record.id, status=record.status.value, reason=record.reason)
+        return record
+
+    def context(self, dead: DeadJob) -> FailureContext:
+        """The structured, redacted failure context of a dead job."""
+        return extract(queue=dead.queue, job_id=dead.job_id, job_name=dead.name, attempts=dead.attempts_made,
+                       data=dead.data, opts=dead.opts, failed_reason=dead.failed_reason,
+                       stacktrace=dead.stacktrace, app_root=self.settings.app_root)
+
+    async def replay_inputs(self, job_name: str) -> list[dict[str, Any]]:
+        """Recent successful inputs of the handler, for the regression replay."""
+        k = self.settings.sandbox_replay_k
+        if k == 0:
+            return []
+        raw = await self.queues.redis.lrange(keys.recent_completed(self.queues.names.main, job_name), 0, k - 1)
+        return [json.loads(item) for item in raw]
+
+    # -- the loop ---------------------------------------------------------------------------------
+    async def run(self, ctx: FailureContext, data: dict[str, Any], record: FixRecord, *, target: Target,
+                  replay_inputs: list[dict[str, Any]]) -> Resolution:
+        """Propose, verify and (on success) summarise; fills ``record`` as it goes."""
+        template = SandboxRequest(app_root=target.app_root, app_module=target.app_module, handler=ctx.job_name,
+                                  data=data, job_id=ctx.job_id, queue=ctx.queue, attempt=ctx.attempts,
+                                  hazard_testing=target.hazard_testing)
+        result = await self._loop(ctx, data, record, template, replay_inputs)
+        record.status = FixStatus.FIXED if result.fixed else FixStatus.NOT_FIXED
+        record.reason = result.reason
+        record.diff = result.diff
+        if result.fixed:
+            result.summary = await self._summarise(ctx, result.diff, record)
+            record.summary = result.summary
+        return result
+
+    async def _loop(self, ctx: FailureContext, data: dict[str, Any], record: FixRecord,
+                    template: SandboxRequest, replay_inputs: list[dict[str, Any]]) -> Resolution:
+        base = await baseline(self.sandbox, template, data)
+        if not base.reproduced:
+            return Resolution(False, base.reason)
+        if self.llm is None:
+            return Resolution(False, "no LLM configured (AI_SERVICE_URL, or install the local model)")
+        hint = await self._memory_hint(ctx, record)
+        originals = self._originals(target_root=template.app_root, paths=list(ctx.sources))
+        feedback: Feedback | None = None
+        last_reason = "no candidate was tried"
+        best_diff = ""
+        for index in range(1, self.settings.ai_candidates + 1):
+            messages = fix_messages(ctx, memory=hint, feedback=feedback)
+            spent = record.prompt_tokens + record.completion_tokens
+            if spent + token_estimate(messages) > self.settings.ai_token_budget:
+                last_reason = f"token budget of {self.settings.ai_token_budget} spent after {index - 1} candidates"
+                break
+            candidate = Candidate(index=index)
+            record.candidates.append(candidate)
+            completion = await self._ask(messages, index, candidate, record)
+            if completion is None:
+                last_reason = candidate.rejected or "LLM failed"
+                await self.records.save(record)
+                continue
+            try:
+                blocks = parse_reply(completion.text, default_path=self._default_path(ctx))
+                blocks = [FileBlock(b.path, restore_redacted(b.content, ctx.sources, originals, b.path))
+                          for b in blocks]
+                proposal = validate(blocks, template.app_root)
+            except ProposalRejectedError as exc:
+                candidate.rejected = exc.message
+                last_reason = f"candidate {index} rejected: {exc.message}"
+                feedback = Feedback(completion.text, f"it was rejected: {exc.message}")
+                await self.records.save(record)
+                continue
+            candidate.diff = proposal.diff()
+            best_diff = best_diff or candidate.diff
+            started = time.monotonic()
+            try:
+                verdict = await verify(self.sandbox, _with_files(template, proposal.files), data, replay_inputs,
+                                       max_replays=self.settings.sandbox_replay_k)
+            except SandboxError as exc:
+                candidate.verdict = f"not fixed: sandbox error: {exc}"
+                last_reason = candidate.verdict
+                await self.records.save(record)
+                continue
+            candidate.sandbox_s = round(time.monotonic() - started, 3)
+            candidate.outcome = _outcome_view(verdict.failing)
+            candidate.replays = [_outcome_view(o) for o in verdict.replays]
+            candidate.verdict = "fixed" if verdict.fixed else f"not fixed: {verdict.reason}"
+            await self.records.save(record)
+            if verdict.fixed:
+                return Resolution(True, f"candidate {index}: {verdict.reason}", candidate.diff, proposal.files)
+            last_reason = f"candidate {index}: {verdict.reason}"
+            failing = next((o for o in verdict.runs if not o.ok), verdict.failing)
+            feedback = Feedback(completion.text, verdict.reason, redact_text(failing.traceback or failing.reason))
+        return Resolution(False, last_reason, best_diff)
+
+    async def _ask(self, messages: list[dict[str, str]], index: int, candidate: Candidate,
+                   record: FixRecord) -> Completion | None:
+        assert self.llm is not None
+        # Later candidates sample hotter: the same prompt at the same temperature tends to repeat itself.
+        temperature = min(1.0, self.settings.ai_temperature + 0.3 * (index - 1))
+        started = time.monotonic()
+        try:
+            completion = await self.llm.complete(messages, temperature=temperature, seed=index)
+        except LLMError as exc:
+            candidate.rejected = f"LLM: {exc.message}"
+            candidate.llm_s = round(time.monotonic() - started, 3)
+            return None
+        candidate.llm_s = round(completion.duration_s, 3)
+        candidate.prompt_tokens = completion.prompt_tokens
+        candidate.completion_tokens = completion.completion_tokens
+        record.prompt_tokens += completion.prompt_tokens
+        record.completion_tokens += completion.completion_tokens
+        record.llm_calls += 1
+        return completion
+
+    async def _summarise(self, ctx: FailureContext, diff: str, record: FixRecord) -> str:
+        if self.llm is None:
+            return ""
+        try:
+            completion = await self.llm.complete(summary_messages(ctx.signature, diff), temperature=0.1,
+                                                 max_tokens=200)
+        except LLMError as exc:
+            log.warning("no summary for a verified fix", fix_id=record.id, error=exc.message)
+            return ""
+        record.prompt_tokens += completion.prompt_tokens
+        record.completion_tokens += completion.completion_tokens
+        record.llm_calls += 1
+        return redact_text(completion.text.strip())[:2000]
+
+    async def _memory_hint(self, ctx: FailureContext, record: FixRecord) -> MemoryHint | None:
+        if self.memory is None:
+            return None
+        try:
+            found = await self.memory.search(ctx)
+        except Exception as exc:  # memory is an aid; a resolution goes on without it
+            log.warning("memory search failed", error=str(exc))
+            return None
+        winner = found.winner
+        if winner is None or not winner.failure.resolution_diff:
+            return None
+        record.memory = {"failure_id": winner.failure.id, "similarity": round(winner.similarity, 4),
+                         "votes": winner.votes, "signature": winner.failure.signature}
+        return MemoryHint(winner.failure.signature, winner.failure.resolution_summary or "",
+                          winner.failure.resolution_diff, winner.similarity)
+
+    # -- helpers ----------------------------------------------------------------------------------
+    async def _dead(self, dlq_id: str) -> DeadJob:
+        dead = await self.queues.dead_job(dlq_id)
+        if dead is None:
+            raise JobNotFoundError(f"DLQ job {dlq_id!r} not found")
+        return dead
+
+    async def _attach(self, record: FixRecord, marker: str) -> FixRecord:
+        raw = await self.queues.redis.get(marker)
+        owner = raw.decode() if isinstance(raw, bytes) else raw
+        record.status = FixStatus.ATTACHED
+        record.attached_to = str(owner) if owner else None
+        record.reason = f"an identical failure is already being resolved (fix {owner})"
+        record.finished_on = now_ms()
+        if owner:
+            await self.records.attach(owner, record.dlq_id)
+        await self.records.save(record)
+        return record
+
+    @staticmethod
+    def _originals(target_root: Path, paths: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for rel in paths:
+            try:
+                out[rel] = (target_root / rel).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+        return out
+
+    @staticmethod
+    def _default_path(ctx: FailureContext) -> str | None:
+        loc = ctx.failing_location
+        return loc.path if loc is not None else (next(iter(ctx.sources), None))
+
+    def _report(self, record: FixRecord) -> FixReport:
+        return FixReport(fix_id=record.id, fixed=record.fixed, job_name=record.job_name, job_id=record.job_id,
+                         queue=record.queue, signature=record.signature, reason=record.reason, diff=record.diff,
+                         summary=record.summary, candidates=len(record.candidates))
+
+
+def _with_files(template: SandboxRequest, files: dict[str, str]) -> SandboxRequest:
+    return replace(template, changed_files=dict(files))

@@ -1,0 +1,184 @@
+"""The worker: runs registered handlers on the main queue and hands final failures to the DLQ.
+
+BullMQ fires ``failed`` on every attempt, so the hook asks Redis whether the job really sits in the
+failed set (out of attempts) before moving it. A sweeper repeats the move for anything a crash left
+behind, which is what makes the move durable rather than a fire-and-forget callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import structlog
+from bullmq import Job, UnrecoverableError, Worker
+
+from smartworker import keys
+from smartworker.config import Settings
+from smartworker.errors import UnknownHandlerError
+from smartworker.jobs import HandlerRegistry, JobInfo, bound_job
+from smartworker.logs import get_logger
+from smartworker.queues import Queues, now_ms
+
+log = get_logger(__name__)
+
+#: How many recent successful inputs per handler we keep for regression replays.
+RECENT_KEEP = 20
+#: Inputs larger than this are not kept for replay (they would bloat Redis).
+RECENT_MAX_BYTES = 64 * 1024
+#: Keep at most one successful input per handler per this many seconds.
+RECENT_EVERY_S = 1.0
+HEARTBEAT_S = 5.0
+#: A worker whose last beat is older than this is not counted as live.
+HEARTBEAT_STALE_MS = 15_000
+SWEEP_S = 10.0
+
+
+class JobWorker:
+    """Runs handlers for the main queue with BullMQ's worker."""
+
+    def __init__(self, settings: Settings, queues: Queues, registry: HandlerRegistry) -> None:
+        self.settings = settings
+        self.queues = queues
+        self.registry = registry
+        self.id = uuid.uuid4().hex[:12]
+        self._worker: Worker | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background: list[asyncio.Task[None]] = []
+        self._last_remembered: dict[str, float] = {}
+
+    async def start(self) -> None:
+        """Start consuming the main queue."""
+        opts: dict[str, Any] = {
+            "connection": self.queues.redis_url,
+            "prefix": self.settings.queue_prefix,
+            "concurrency": self.settings.worker_concurrency,
+            "lockDuration": self.settings.lock_duration_ms,
+            "stalledInterval": self.settings.stalled_interval_ms,
+            "name": f"smartworker-{self.id}",
+        }
+        self._worker = Worker(self.queues.names.main, self._process, opts)
+        self._worker.on("failed", self._on_failed)
+        self._worker.on("error", self._on_error)
+        self._background = [
+            asyncio.create_task(self._heartbeat(), name="heartbeat"),
+            asyncio.create_task(self._sweep(), name="dlq-sweeper"),
+        ]
+        log.info("worker started", queue=self.queues.names.main, worker=self.id,
+                 concurrency=self.settings.worker_concurrency,
+                 handlers=self.registry.names(hazard_testing=self.settings.hazard_testing))
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Stop taking jobs, let in-flight jobs finish for up to ``timeout`` s, then close.
+
+        Jobs still running at the deadline are abandoned without being marked failed: their lock
+        expires and BullMQ's stalled-job check hands them to another worker, so none is lost.
+        """
+        timeout = self.settings.shutdown_timeout_s if timeout is None else timeout
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._worker is not None:
+            worker = self._worker
+            closing = asyncio.ensure_future(worker.close())
+            done, _ = await asyncio.wait({closing}, timeout=timeout)
+            if not done:
+                log.warning("shutdown timeout: abandoning in-flight jobs to stalled recovery",
+                            timeout_s=timeout, in_flight=len(worker.jobs))
+                worker.forceClosing = True
+                worker.cancelProcessing()
+                await closing
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.queues.redis.zrem(keys.worker_heartbeat(self.queues.names.main), self.id)
+        log.info("worker stopped", worker=self.id)
+
+    # -- processing -------------------------------------------------------------------------------
+    async def _process(self, job: Job, token: str) -> Any:
+        attempt = job.attemptsMade + 1
+        bound = structlog.contextvars.bind_contextvars(job_id=job.id, queue=self.queues.names.main,
+                                                       attempt=attempt, job=job.name)
+        try:
+            try:
+                handler = self.registry.get(job.name, hazard_testing=self.settings.hazard_testing)
+            except UnknownHandlerError as exc:
+                # Retrying cannot register a handler: fail for good right away.
+                raise UnrecoverableError(exc.message) from None
+            data = job.data if isinstance(job.data, dict) else {"value": job.data}
+            log.debug("job started")
+            with bound_job(JobInfo(str(job.id), job.name, self.queues.names.main, attempt)):
+                result = await handler(data)
+            json.dumps(result)  # fail here, with the handler's name on it, rather than inside BullMQ
+            await self._remember_success(job.name, data)
+            log.debug("job completed")
+            return result
+        except Exception as exc:
+            final = attempt >= max(int(job.opts.get("attempts") or 1), 1) or isinstance(exc, UnrecoverableError)
+            log.warning("job failed", error=f"{type(exc).__name__}: {exc}", final=final)
+            raise
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
+
+    async def _remember_success(self, name: str, data: dict[str, Any]) -> None:
+        # A sample of recent inputs is enough for a regression replay; writing every success
+        # would cost a Redis round trip per job, which halves throughput for short jobs.
+        now = time.monotonic()
+        if now - self._last_remembered.get(name, -RECENT_EVERY_S) < RECENT_EVERY_S:
+            return
+        self._last_remembered[name] = now
+        encoded = json.dumps(data, separators=(",", ":"))
+        if len(encoded) > RECENT_MAX_BYTES:
+            return
+        key = keys.recent_completed(self.queues.names.main, name)
+        async with self.queues.redis.pipeline(transaction=True) as pipe:
+            pipe.lrem(key, 0, encoded)
+            pipe.lpush(key, encoded)
+            pipe.ltrim(key, 0, RECENT_KEEP - 1)
+            await pipe.execute()
+
+    # -- failure hook -----------------------------------------------------------------------------
+    def _on_failed(self, job: Job, err: BaseException) -> None:
+        task = asyncio.ensure_future(self._after_failure(str(job.id)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _after_failure(self, job_id: str) -> None:
+        try:
+            if await self.queues.move_to_dlq(job_id):
+                log.error("job moved to DLQ", job_id=job_id, queue=self.queues.names.main)
+        except Exception as exc:
+            # The sweeper retries; the job stays safe in the failed set meanwhile.
+            log.warning("DLQ move deferred to the sweeper", job_id=job_id, error=str(exc))
+
+    def _on_error(self, err: BaseException, *_: Any) -> None:
+        log.error("worker error", error=f"{type(err).__name__}: {err}")
+
+    # -- background -------------------------------------------------------------------------------
+    async def _heartbeat(self) -> None:
+        key = keys.worker_heartbeat(self.queues.names.main)
+        while True:
+            try:
+                await self.queues.redis.zadd(key, {self.id: now_ms()})
+                await self.queues.redis.zremrangebyscore(key, 0, now_ms() - 4 * HEARTBEAT_STALE_MS)
+            except Exception as exc:
+                log.warning("heartbeat failed", error=str(exc))
+            await asyncio.sleep(HEARTBEAT_S)
+
+    async def _sweep(self) -> None:
+        while True:
+            try:
+                moved = await self.queues.sweep_failed()
+                if moved:
+                    log.info("sweeper moved failed jobs to the DLQ", count=moved)
+            except Exception as exc:
+                log.warning("sweep failed", error=str(exc))
+            await asyncio.sleep(SWEEP_S)
+
+
+async def live_workers(queues: Queues) -> int:
+    """Workers that beat within the last few seconds."""
+    key = keys.worker_heartbeat(queues.names.main)
+    return int(await queues.redis.zcount(key, now_ms() - HEARTBEAT_STALE_MS, "+inf"))

@@ -1,0 +1,64 @@
+"""Helpers to run ``smartworker`` as a user does: a subprocess with its own environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The parent's environment without any SmartWorker setting, plus ``extra``."""
+    prefixes = ("APP_", "AI_", "REDIS_", "DATABASE_", "SMARTWORKER_", "HAZARD_", "SANDBOX_", "MEMORY_", "JOB_",
+                "WORKER_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(extra)
+    return env
+
+
+def smartworker(*args: str, env: dict[str, str], cwd: Path, **kw: object) -> subprocess.Popen[str]:
+    """Start ``python -m smartworker ARGS``."""
+    return subprocess.Popen([sys.executable, "-m", "smartworker", *args], env=env, cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)  # type: ignore[call-overload]
+
+
+def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"process exited with {proc.returncode}:\n{out}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture
+def stop_all() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started; killed at the end whatever happens."""
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()

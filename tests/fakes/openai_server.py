@@ -1,0 +1,111 @@
+"""A real HTTP server speaking the OpenAI chat-completions protocol, with scripted replies.
+
+Each request takes the next scripted step: a reply text, an HTTP status, a pause (to provoke a
+client timeout) or a raw body. When the script runs out, the last step repeats. Every request body
+is recorded so tests can assert what the model was shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+
+@dataclass
+class Step:
+    """One scripted answer."""
+
+    text: str | None = None  #: assistant message content
+    status: int = 200
+    delay_s: float = 0.0  #: sleep before answering
+    raw: str | None = None  #: body sent as is (e.g. garbage)
+
+
+@dataclass
+class ScriptedLLM:
+    """The server's state: script and recorded requests."""
+
+    steps: list[Step] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    def script(self, *steps: Step | str) -> None:
+        """Replace the script; plain strings are reply texts."""
+        self.steps = [s if isinstance(s, Step) else Step(text=s) for s in steps]
+        self.requests.clear()
+
+    def _next(self) -> Step:
+        if not self.steps:
+            return Step(text="")
+        return self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+
+    @property
+    def chat_calls(self) -> int:
+        """How many chat requests arrived."""
+        return len(self.requests)
+
+
+def _app(state: ScriptedLLM) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        state.requests.append(body)
+        step = state._next()
+        if step.delay_s:
+            await asyncio.sleep(step.delay_s)
+        if step.raw is not None:
+            return Response(step.raw, status_code=step.status, media_type="application/json")
+        if step.status != 200:
+            return JSONResponse({"error": {"message": "scripted failure"}}, status_code=step.status)
+        prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+        return JSONResponse({
+            "id": f"chatcmpl-{len(state.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "scripted"),
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": step.text or ""}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(step.text or "") // 4,
+                      "total_tokens": prompt_tokens + len(step.text or "") // 4},
+        })
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
+
+    return app
+
+
+def serve() -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
+    """Start the server on a free loopback port in a thread."""
+    state = ScriptedLLM()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(_app(state), host="127.0.0.1", port=port, log_level="error",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    state.url = f"http://127.0.0.1:{port}"
+    return state, server, thread
+
+
+def reply_files(*files: tuple[str, str]) -> str:
+    """A model-style reply with whole files, each after a ``# File:`` line in a fenced block."""
+    return "\n\n".join(f"# File: {path}\n```python\n{content}\n```" for path, content in files) + "\n"
+
+
+__all__ = ["ScriptedLLM", "Step", "reply_files", "serve"]

@@ -1,0 +1,90 @@
+"""Fixtures for the memory tests: one embedded PostgreSQL + pgvector per session, a fresh database per test.
+
+Locally a server that cannot start skips these tests with the reason; under CI=true it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from smartworker.config import Settings
+from smartworker.errors import SmartWorkerError
+from smartworker.memory.database import EmbeddedPostgres, start_embedded_postgres
+from smartworker.memory.embeddings import LocalEmbeddings
+from smartworker.memory.store import MemoryStore
+
+_IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _require(ok: bool, reason: str) -> None:
+    if ok:
+        return
+    if _IN_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def embedded_pg() -> Iterator[EmbeddedPostgres]:
+    """PostgreSQL 18 + pgvector from embedded-postgres, in a temporary data dir of its own.
+
+    Not under pytest's basetemp: a concurrent pytest session prunes old basetemp directories and
+    would delete pgdata under the running server.
+    """
+    base = Path(tempfile.mkdtemp(prefix="sw-memory-pg-"))
+    handle: EmbeddedPostgres | None = None
+    reason = ""
+    try:
+        handle = start_embedded_postgres(base, database="smartworker_test")
+    except (SmartWorkerError, OSError) as exc:
+        reason = f"embedded PostgreSQL could not start: {exc}"
+    _require(handle is not None, reason)
+    assert handle is not None
+    yield handle
+    handle.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def fresh_database(server: EmbeddedPostgres) -> Iterator[str]:
+    """Create an empty database on ``server``; yield its DSN; drop it."""
+    name = f"mem_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(server.dsn, dbname=name)
+    finally:
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database_dsn(embedded_pg: EmbeddedPostgres) -> Iterator[str]:
+    """A new, empty database on the session server, dropped after the test."""
+    with fresh_database(embedded_pg) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def memory_settings(tmp_path: Path) -> Settings:
+    """Settings with the default weights and K, reading no .env."""
+    return Settings(_env_file=None, APP_DATA_DIR=tmp_path)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def store(database_dsn: str, memory_settings: Settings) -> AsyncIterator[MemoryStore]:
+    """A migrated MemoryStore on a fresh database, with the local MiniLM model."""
+    opened = await MemoryStore.open(memory_settings, provider=LocalEmbeddings(), dsn=database_dsn)
+    yield opened
+    await opened.close()

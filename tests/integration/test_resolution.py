@@ -1,0 +1,217 @@
+"""The repair loop end to end: real Redis, real bwrap, a real SMTP server, and a real HTTP server that
+speaks the OpenAI chat API with scripted replies."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import require
+from tests.fakes import openai_server, smtp_server
+from tests.fakes.openai_server import ScriptedLLM, Step, reply_files
+from tests.integration.test_worker import dlq_settled, dlq_total, wait_for
+
+from smartworker.config import DEMO_APP_MODULE, DEMO_APP_ROOT
+from smartworker.notify.email import EmailNotifier
+from smartworker.reasoning.llm import ChatClient
+from smartworker.reasoning.records import FixStatus
+from smartworker.reasoning.resolver import Resolver
+from smartworker.sandbox.base import create_sandbox
+from smartworker.worker import JobWorker
+
+LOGIN = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
+GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
+                           'normalise_email(data.get("email") or data.get("username") or "")')
+WRONG_LOGIN = LOGIN.replace('normalise_email(data.get("email"))', 'normalise_email(data.get("mail"))')
+DEMO_DATA = {"username": "alice@example.com", "password": "wonderland", "reasoning_fix": True}
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLM]:
+    state, server, thread = openai_server.serve()
+    yield state
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[smtp_server.Inbox, int]]:
+    inbox, controller, port = smtp_server.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+async def loop_parts(make_settings: Any, llm: ScriptedLLM, smtp: tuple[smtp_server.Inbox, int]
+                     ) -> AsyncIterator[dict[str, Any]]:
+    """A service on the demo app with a worker, and a resolver wired to the fakes."""
+    from smartworker.service import Service
+
+    require(os.path.exists("/usr/bin/bwrap"), "bwrap is not installed (apt-get install bubblewrap)")
+    inbox, port = smtp
+    inbox.messages.clear()
+    settings = make_settings(root_dir=DEMO_APP_ROOT, app_module=DEMO_APP_MODULE, ai_service_url=llm.url,
+                             ai_timeout_s=2.0, ai_max_retries=0, smtp_host="127.0.0.1", smtp_port=port,
+                             sandbox_timeout_s=5.0, sandbox_cpu_s=3, ai_candidates=1, job_attempts=1)
+    service = await Service.open(settings)
+    worker = JobWorker(settings, service.queues, service.registry)
+    await worker.start()
+    llm_client = ChatClient.from_settings(settings)
+    resolver = Resolver(settings, service.queues, llm=llm_client, sandbox=create_sandbox(settings),
+                        notifier=EmailNotifier(settings))
+    try:
+        yield {"service": service, "resolver": resolver, "inbox": inbox, "settings": settings}
+    finally:
+        await worker.close()
+        await llm_client.close()
+        for queue in (service.queues.main, service.queues.dlq, service.queues.reasoning):
+            await queue.obliterate(force=True)
+        await service.close()
+
+
+async def fail_demo(service: Any, data: dict[str, Any] | None = None) -> str:
+    """Run the demo login job into the DLQ and return its DLQ id."""
+    before = await dlq_total(service)
+    await service.queues.enqueue("login", dict(data or DEMO_DATA))
+    await wait_for(lambda: _grew(service, before))
+    _, dead = await service.queues.list_dead(1, 1)
+    return str(dead[0].id)
+
+
+async def _grew(service: Any, before: int) -> bool:
+    return await dlq_settled(service) > before
+
+
+async def test_correct_fix_is_verified_and_emailed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "The email key was missing; fall back to username.")
+    dlq_id = await fail_demo(loop_parts["service"])
+    record = await loop_parts["resolver"].resolve(dlq_id)
+    assert record.status is FixStatus.FIXED, record.reason
+    assert record.candidates[0].outcome is not None and record.candidates[0].outcome["status"] == "ok"
+    assert "+" in record.diff and 'data.get("username")' in record.diff
+    assert record.summary.startswith("The email key was missing")
+    assert record.llm_calls == 2 and record.prompt_tokens > 0
+    # The model was shown the traceback, the failing data (password redacted) and the code.
+    prompt = llm.requests[0]["messages"][1]["content"]
+    assert "AttributeError" in prompt and ">>>" in prompt and "# File: swdemo/login.py" in prompt
+    assert '"password": "[REDACTED]"' in prompt and "alice@example.com" in prompt
+    # The host's file was not touched.
+    assert (DEMO_APP_ROOT / "swdemo" / "login.py").read_text() == LOGIN
+    stored = await loop_parts["resolver"].records.get(record.id)
+    assert stored.status is FixStatus.FIXED and stored.emailed
+    mail = loop_parts["inbox"].messages[-1]
+    assert mail["Subject"].startswith("[SmartWorker] FIXED: login job")
+    parts = {p.get_content_type(): p for p in mail.walk()}
+    assert {"text/plain", "text/html", "text/x-diff"} <= set(parts)
+    attachment = parts["text/x-diff"]
+    assert attachment.get_filename() == f"fix-{record.id}.diff"
+    assert 'data.get("username")' in attachment.get_payload(decode=True).decode()
+    assert "wonderland" not in mail.as_string()
+
+
+async def test_wrong_fix_is_not_fixed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", WRONG_LOGIN)))
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.NOT_FIXED
+    assert "still fails" in record.reason and "AttributeError" in record.reason
+    assert record.diff and loop_parts["inbox"].messages[-1]["Subject"].startswith("[SmartWorker] NOT FIXED")
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("I am sorry, I cannot help with that.", "no file blocks"),
+        (reply_files(("../../etc/cron.d/evil.py", "print('x')")), ".."),
+        (reply_files(("/etc/passwd.py", "x = 1")), "absolute"),
+        (reply_files(("swdemo/login.py", "def handle(data:\n    return")), "not valid python"),
+        (reply_files(("swdemo/login.py", LOGIN)), "unchanged"),
+    ],
+)
+async def test_unusable_proposals_are_rejected(loop_parts: dict[str, Any], llm: ScriptedLLM, reply: str,
+                                               reason: str) -> None:
+    llm.script(reply)
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.NOT_FIXED
+    rejected = record.candidates[0].rejected or ""
+    assert reason in rejected.lower(), rejected
+    assert record.candidates[0].outcome is None  # never applied
+
+
+async def test_llm_timeout_fails_the_attempt_cleanly(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(Step(text="late", delay_s=4.0))
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.NOT_FIXED
+    assert "timed out" in (record.candidates[0].rejected or "")
+
+
+async def test_llm_retries_a_rate_limit_then_succeeds(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    client = ChatClient(llm.url, "m", max_retries=2, backoff_s=0.01)
+    llm.script(Step(status=429), Step(status=503), "hello")
+    try:
+        answer = await client.complete([{"role": "user", "content": "hi"}])
+    finally:
+        await client.close()
+    assert answer.text == "hello" and llm.chat_calls == 3
+
+
+MALICIOUS = {
+    "network": "import socket\n    socket.create_connection(('127.0.0.1', 6379), timeout=2)",
+    "shadow": "open('/etc/shadow').read()",
+    "write_outside": "open('/work/main/PWNED', 'w').write('x')",
+    "fork_bomb": "import os\n    while True:\n        os.fork()",
+    "forever": "while True:\n        pass",
+    "ten_gb": "x = bytearray(10 * 1024 ** 3)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALICIOUS))
+async def test_malicious_fix_is_not_fixed_and_host_untouched(loop_parts: dict[str, Any], llm: ScriptedLLM,
+                                                             kind: str) -> None:
+    evil = LOGIN.replace("def handle(data):\n", f"def handle(data):\n    {MALICIOUS[kind]}\n")
+    llm.script(reply_files(("swdemo/login.py", evil)))
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.NOT_FIXED, record.reason
+    assert not Path("/work/main/PWNED").exists()
+    assert (DEMO_APP_ROOT / "swdemo" / "login.py").read_text() == LOGIN
+    # The worker is alive: a new job still runs.
+    job_id = await loop_parts["service"].queues.enqueue("login", {"email": "bob@example.com", "password": "x"})
+    await wait_for(lambda: _completed(loop_parts["service"], job_id))
+
+
+async def _completed(service: Any, job_id: str) -> bool:
+    return (await service.queues.describe(job_id))["state"] == "completed"
+
+
+async def test_identical_failures_attach_to_one_resolution(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    import asyncio
+
+    llm.script(Step(text=reply_files(("swdemo/login.py", GOOD_LOGIN)), delay_s=1.0), "summary")
+    first = await fail_demo(loop_parts["service"])
+    second = await fail_demo(loop_parts["service"], {**DEMO_DATA, "password": "other"})
+    a, b = await asyncio.gather(loop_parts["resolver"].resolve(first), loop_parts["resolver"].resolve(second))
+    statuses = sorted([a.status, b.status])
+    assert statuses == sorted([FixStatus.FIXED, FixStatus.ATTACHED])
+    owner, attached = (a, b) if a.status is FixStatus.FIXED else (b, a)
+    assert attached.attached_to == owner.id
+    assert (await loop_parts["resolver"].records.get(owner.id)).attached == [attached.dlq_id]
+    assert llm.chat_calls == 2  # one fix and one summary, not two of each
+
+
+async def test_failure_that_does_not_reproduce_is_not_sent_to_the_llm(loop_parts: dict[str, Any],
+                                                                      llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)))
+    service = loop_parts["service"]
+    dlq_id = await fail_demo(service)
+    # Edit the stored data so the original code succeeds on it: nothing to fix in the sandbox.
+    dead = await service.queues.dead_job(dlq_id)
+    job = await service.queues.dlq.getJob(dlq_id)
+    record_data = job.data
+    record_data["job"]["data"] = {"email": "alice@example.com", "password": "wonderland"}
+    await job.updateData(record_data)
+    assert dead is not None
+    record = await loop_parts["resolver"].resolve(dlq_id)
+    assert record.status is FixStatus.NOT_FIXED and "does not reproduce" in record.reason
+    assert llm.chat_calls == 0

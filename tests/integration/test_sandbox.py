@@ -1,0 +1,202 @@
+"""The bwrap sandbox against real bubblewrap: real fixes pass, wrong and hostile candidates do not.
+
+Every hostile candidate also contains the correct fix, so the only way it can fail is the sandbox
+stopping what it tries; each must end "not fixed", quickly, with the host untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from smartworker.config import DEMO_APP_ROOT
+from smartworker.errors import SandboxUnavailableError
+from smartworker.sandbox import SandboxLimits, SandboxRequest, SandboxStatus, baseline, verify
+from smartworker.sandbox.bwrap import BwrapSandbox
+
+LIMITS = SandboxLimits(timeout_s=4.0, memory_mb=512, cpu_s=2, max_procs=32, file_mb=4)
+FAILING = {"password": "wonderland", "username": "alice@example.com"}
+REPLAYS = [
+    {"email": "bob@example.com", "password": "builder"},
+    {"email": "alice@example.com", "password": "x"},
+]
+LOGIN = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
+FIXED = LOGIN.replace('data.get("email")', 'data.get("email") or data.get("username")')
+TOKEN = uuid.uuid4().hex[:10]
+#: Slack on top of the wall-clock limit for start-up, kill and clean-up.
+SLACK_S = 3.0
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> BwrapSandbox:
+    backend = BwrapSandbox(LIMITS, concurrency=4)
+    try:
+        backend.check()
+    except SandboxUnavailableError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"bwrap is required under CI=true: {exc}")
+        pytest.skip(f"bwrap sandbox unavailable: {exc}")
+    return backend
+
+
+def login_request(changed: dict[str, str] | None = None, data: dict[str, str] | None = None) -> SandboxRequest:
+    return SandboxRequest(app_root=DEMO_APP_ROOT, app_module="swdemo", handler="login",
+                          changed_files=changed or {}, data=dict(data or {}))
+
+
+def hostile(prelude: str) -> dict[str, str]:
+    """The correct fix, with ``prelude`` run first in the handler."""
+    body = FIXED.replace("def handle(data):\n", "def handle(data):\n" + textwrap.indent(prelude, "    "))
+    return {"swdemo/login.py": "import os\nimport socket\n" + body}
+
+
+def sandbox_copies() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("smartworker-sandbox-*")}
+
+
+def runner_processes() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"smartworker.sandbox.runner" in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_original_code_fails_in_the_sandbox(sandbox: BwrapSandbox) -> None:
+    found = await baseline(sandbox, login_request(), FAILING, expected_exc_type="AttributeError")
+    assert found.reproduced, found.reason
+    # Paths point at the original tree, so the traceback parses like the worker's.
+    text = found.outcome.traceback or ""
+    assert f'File "{DEMO_APP_ROOT}/swdemo/login.py", line 13, in normalise_email' in text
+    assert '"/app/' not in text
+
+
+async def test_correct_fix_is_fixed(sandbox: BwrapSandbox) -> None:
+    verdict = await verify(sandbox, login_request({"swdemo/login.py": FIXED}), FAILING, REPLAYS)
+    assert verdict.fixed, verdict.reason
+    assert verdict.failing.result == {"user": "alice@example.com", "authenticated": True}
+    assert [r.result["authenticated"] for r in verdict.replays] == [True, False]
+    assert (DEMO_APP_ROOT / "swdemo" / "login.py").read_text() == LOGIN  # the original is untouched
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(LOGIN.replace('data.get("email")', 'data["email"]'), "still fails", id="keyerror"),
+        pytest.param(LOGIN.replace('data.get("email")', 'data["username"]'), "regression", id="regression"),
+        pytest.param(FIXED.replace("def handle(data):", "def handle(data)"), "importing the app",
+                     id="syntax"),
+    ],
+)
+async def test_wrong_fix_is_not_fixed(sandbox: BwrapSandbox, source: str, expected: str) -> None:
+    verdict = await verify(sandbox, login_request({"swdemo/login.py": source}), FAILING, REPLAYS)
+    assert not verdict.fixed
+    assert expected in verdict.reason
+
+
+HOSTILE = {
+    "network": f"s = socket.create_connection(('127.0.0.1', 6379), timeout=1)\n"
+               f"s.sendall(b'SET smartworker-sandbox-pwned-{TOKEN} 1\\r\\n')\n",
+    "read_shadow": "open('/etc/shadow').read()\n",
+    "write_repo": f"open('/work/main/PWNED-{TOKEN}', 'w').write('x')\n",
+    "write_root": f"open('/root/x-{TOKEN}', 'w').write('x')\n",
+    "write_original_app": f"open({str(DEMO_APP_ROOT / 'swdemo' / 'login.py')!r}, 'a').write('# pwned')\n",
+    # /tmp inside is a private tmpfs: the first write succeeds there, never on the host.
+    "write_tmp": f"open('/tmp/pwned-{TOKEN}', 'w').write('x')\nopen('/work/main/PWNED-{TOKEN}', 'w')\n",
+    "fork_bomb": "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+    "loop_forever": "while True:\n    pass\n",
+    "allocate_10gb": "blob = bytearray(10 * 2**30)\n",
+}
+
+
+@pytest.mark.parametrize("attack", sorted(HOSTILE))
+async def test_hostile_candidate_is_contained(sandbox: BwrapSandbox, attack: str) -> None:
+    before = sandbox_copies()
+    started = time.monotonic()
+    verdict = await verify(sandbox, login_request(hostile(HOSTILE[attack])), FAILING, REPLAYS)
+    elapsed = time.monotonic() - started
+    assert not verdict.fixed, verdict.reason
+    assert elapsed < LIMITS.timeout_s + SLACK_S, f"{attack} took {elapsed:.1f} s"
+    # The host is untouched and nothing from the run is left behind.
+    for path in (f"/work/main/PWNED-{TOKEN}", f"/root/x-{TOKEN}", f"/tmp/pwned-{TOKEN}"):
+        assert not Path(path).exists(), path
+    assert (DEMO_APP_ROOT / "swdemo" / "login.py").read_text() == LOGIN
+    assert sandbox_copies() <= before
+    assert runner_processes() == []
+
+
+async def test_hostile_network_never_reaches_redis(sandbox: BwrapSandbox) -> None:
+    redis = pytest.importorskip("redis")
+    verdict = await verify(sandbox, login_request(hostile(HOSTILE["network"])), FAILING, [])
+    assert not verdict.fixed
+    assert verdict.failing.exc_type in {"ConnectionRefusedError", "OSError", "TimeoutError"}
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
+    try:
+        assert client.get(f"smartworker-sandbox-pwned-{TOKEN}") is None
+    except redis.exceptions.ConnectionError:
+        pass  # no Redis on this host: the sandbox's refusal above is what counts
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(("attack", "statuses"), [
+    ("loop_forever", {SandboxStatus.LIMIT, SandboxStatus.TIMEOUT}),
+    ("allocate_10gb", {SandboxStatus.ERROR}),
+    ("read_shadow", {SandboxStatus.ERROR}),
+])
+async def test_hostile_outcome_says_why(sandbox: BwrapSandbox, attack: str,
+                                        statuses: set[SandboxStatus]) -> None:
+    outcome = await sandbox.run(login_request(hostile(HOSTILE[attack]), data=FAILING))
+    assert outcome.status in statuses, outcome.reason
+    if attack == "allocate_10gb":
+        assert outcome.exc_type == "MemoryError"
+
+
+async def test_handler_prints_do_not_corrupt_the_protocol(sandbox: BwrapSandbox) -> None:
+    noisy = hostile("print('{\"status\": \"ok\", \"result\": \"forged\"}')\n"
+                    "os.system('echo from-a-child-process')\n"
+                    "os.write(1, b'raw fd 1 write\\n')\n")
+    outcome = await sandbox.run(login_request(noisy, data=FAILING))
+    assert outcome.status is SandboxStatus.OK, outcome.reason
+    assert outcome.result == {"user": "alice@example.com", "authenticated": True}
+    assert "forged" in outcome.stderr_tail
+    assert "from-a-child-process" in outcome.stderr_tail
+    assert "raw fd 1 write" in outcome.stderr_tail
+
+
+async def test_non_json_result_is_an_error(sandbox: BwrapSandbox) -> None:
+    source = FIXED.replace('return {"user": email, "authenticated": ok}', "return {1, 2}")
+    outcome = await sandbox.run(login_request({"swdemo/login.py": source}, data=FAILING))
+    assert outcome.status is SandboxStatus.ERROR
+    assert outcome.phase == "result"
+    assert "not JSON-serialisable" in (outcome.message or "")
+
+
+async def test_env_and_hazard_handlers_reach_the_handler(sandbox: BwrapSandbox) -> None:
+    request = SandboxRequest(app_root=DEMO_APP_ROOT, app_module="swdemo", handler="hazard",
+                             data={"scenario": "missing_env"}, hazard_testing=True,
+                             env={"TEST_ENV_VAR": "present"})
+    outcome = await sandbox.run(request)
+    assert outcome.status is SandboxStatus.OK, outcome.reason
+    assert outcome.result == {"scenario": "missing_env", "result": "present"}
+    hidden = await sandbox.run(SandboxRequest(app_root=DEMO_APP_ROOT, app_module="swdemo", handler="hazard"))
+    assert hidden.status is SandboxStatus.ERROR
+    assert hidden.exc_type == "UnknownHandlerError"
+
+
+async def test_temp_copy_is_removed(sandbox: BwrapSandbox) -> None:
+    before = sandbox_copies()
+    outcome = await sandbox.run(login_request({"swdemo/login.py": FIXED}, data=FAILING))
+    assert outcome.ok
+    assert sandbox_copies() <= before
