@@ -155,39 +155,38 @@ class Queues:
         job = await Job.fromId(self.main, job_id)
         if job is not None:
             status = await self.job_state(job_id)
-            return {
-                "id": job_id,
-                "queue": self.names.main,
-                "name": job.name,
-                "state": status.value,
-                "attemptsMade": job.attemptsMade,
-                "attempts": job.opts.get("attempts", 1),
-                "data": job.data,
-                "result": job.returnvalue if status is JobStatus.COMPLETED else None,
-                "failedReason": job.failedReason,
-                "stacktrace": job.stacktrace,
-                "timestamp": job.timestamp,
-                "processedOn": job.processedOn or None,
-                "finishedOn": job.finishedOn or None,
-            }
+            return self._view(job_id, status, name=job.name, attempts_made=job.attemptsMade, opts=job.opts,
+                              data=job.data, result=job.returnvalue if status is JobStatus.COMPLETED else None,
+                              failed_reason=job.failedReason, stacktrace=job.stacktrace, timestamp=job.timestamp,
+                              processed_on=job.processedOn or None, finished_on=job.finishedOn or None)
         dead = await self.dead_job(keys.dlq_job_id(self.names.main, job_id))
         if dead is None:
             raise JobNotFoundError(f"job {job_id!r} not found in queue {self.names.main!r} or its DLQ")
+        view = self._view(job_id, JobStatus.DEAD, name=dead.name, attempts_made=dead.attempts_made, opts=dead.opts,
+                          data=dead.data, result=None, failed_reason=dead.failed_reason,
+                          stacktrace=dead.stacktrace, timestamp=dead.timestamp, processed_on=dead.processed_on,
+                          finished_on=dead.finished_on)
+        view["dlqId"] = dead.id
+        return view
+
+    def _view(self, job_id: str, status: JobStatus, *, name: str, attempts_made: int, opts: dict[str, Any],
+              data: Any, result: Any, failed_reason: str | None, stacktrace: list[str], timestamp: Any,
+              processed_on: Any, finished_on: Any) -> dict[str, Any]:
+        """One job's public view; the same shape whether it is live or dead."""
         return {
             "id": job_id,
             "queue": self.names.main,
-            "name": dead.name,
-            "state": JobStatus.DEAD.value,
-            "attemptsMade": dead.attempts_made,
-            "attempts": dead.opts.get("attempts", 1),
-            "data": dead.data,
-            "result": None,
-            "failedReason": dead.failed_reason,
-            "stacktrace": dead.stacktrace,
-            "timestamp": dead.timestamp,
-            "processedOn": dead.processed_on,
-            "finishedOn": dead.finished_on,
-            "dlqId": dead.id,
+            "name": name,
+            "state": status.value,
+            "attemptsMade": attempts_made,
+            "attempts": opts.get("attempts", 1),
+            "data": data,
+            "result": result,
+            "failedReason": failed_reason,
+            "stacktrace": stacktrace,
+            "timestamp": timestamp,
+            "processedOn": processed_on,
+            "finishedOn": finished_on,
         }
 
     # -- dead-letter queue ------------------------------------------------------------------------

@@ -84,7 +84,10 @@ class Service:
 
     def resolver(self, sandbox: SandboxBackend | None = None) -> Resolver:
         """The repair loop over this service's queues, LLM, sandbox (the sandbox queue unless one is
-        given), email and memory."""
+        given), email and memory. Built once: a different sandbox asked for later is an error, not
+        silently ignored."""
+        if self._resolver is not None and sandbox is not None and self._resolver.sandbox is not sandbox:
+            raise ConfigurationError("the resolver of this service already runs on another sandbox backend")
         if self._resolver is None:
             from smartworker.notify.email import EmailNotifier
             from smartworker.reasoning.llm import ChatClient

@@ -26,6 +26,9 @@ LOGIN = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
 GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
                            'normalise_email(data.get("email") or data.get("username") or "")')
 WRONG_LOGIN = LOGIN.replace('normalise_email(data.get("email"))', 'normalise_email(data.get("mail"))')
+# Survives the absent email of the failing job, and still breaks when a producer sends "email": null.
+HALF_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
+                           'normalise_email(data.get("email", data.get("username")))')
 DEMO_DATA = {"username": "alice@example.com", "password": "wonderland", "reasoning_fix": True}
 
 
@@ -110,6 +113,27 @@ async def test_correct_fix_is_verified_and_emailed(loop_parts: dict[str, Any], l
     assert attachment.get_filename() == f"fix-{record.id}.diff"
     assert 'data.get("username")' in attachment.get_payload(decode=True).decode()
     assert "wonderland" not in mail.as_string()
+
+
+async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: dict[str, Any],
+                                                                   llm: ScriptedLLM) -> None:
+    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
+    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
+                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
+    llm.script(reply_files(("swdemo/login.py", HALF_LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)),
+               "Fall back to the username when the email is absent or null.")
+    record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    first, second = record.candidates
+    # The failing data itself passes with the first candidate; its null variant does not.
+    assert first.outcome is not None and first.outcome["status"] == "ok"
+    assert first.verdict is not None and "`email` null instead of absent" in first.verdict
+    assert "AttributeError" in first.verdict
+    # The reason went back to the model, and the next candidate passes both forms.
+    retry = llm.requests[1]["messages"][-1]["content"]
+    assert "`email` null instead of absent" in retry
+    assert record.status is FixStatus.FIXED and second.verdict == "fixed"
+    assert "1 variant(s) of its data" in record.reason
+    await resolver.llm.close()  # type: ignore[union-attr]
 
 
 async def test_wrong_fix_is_not_fixed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:

@@ -70,6 +70,36 @@ def _locations(ctx: FailureContext) -> str:
     return "\n".join(f"- {loc.path}:{loc.line} in {loc.function}: {loc.code}" for loc in ctx.locations)
 
 
+#: Library frames kept below the innermost application frame: they name the call that raised.
+CALLEE_FRAMES = 2
+
+
+def app_traceback(ctx: FailureContext) -> str:
+    """The traceback as the model needs it: application frames (paths relative to the app root),
+    the few library frames the innermost one called into, and the exception line.
+
+    The worker's and asyncio's frames above the handler are noise to a small model and cost a
+    few hundred prompt tokens; the raw traceback stays in the record, the email and memory.
+    """
+    if not ctx.locations:
+        return _cap(ctx.traceback, TRACEBACK_CAP)
+    innermost = ctx.locations[-1]
+    index = max((i for i, f in enumerate(ctx.frames)
+                 if f.line == innermost.line and f.function == innermost.function
+                 and f.file.replace("\\", "/").endswith(innermost.path)), default=len(ctx.frames))
+    callees = ctx.frames[index + 1:][:CALLEE_FRAMES]
+    app_paths = {loc.path for loc in ctx.locations}
+    skipped = sum(1 for f in ctx.frames[:index] if not any(f.file.replace("\\", "/").endswith(p) for p in app_paths))
+    lines = [f"Traceback (application frames{f'; {skipped} outer library frames left out' if skipped > 0 else ''}):"]
+    for loc in ctx.locations:
+        lines += [f'  File "{loc.path}", line {loc.line}, in {loc.function}', f"    {loc.code}"]
+    for frame in callees:
+        lines += [f'  File "{frame.file}", line {frame.line}, in {frame.function}']
+        lines += [f"    {frame.code}"] if frame.code else []
+    lines.append(f"{ctx.exception_type}: {ctx.message}" if ctx.message else ctx.exception_type)
+    return _cap("\n".join(lines), TRACEBACK_CAP)
+
+
 def _sources(ctx: FailureContext) -> str:
     blocks = [f"# File: {path}\n```python\n{_cap(text)}\n```" for path, text in ctx.sources.items()]
     return "\n\n".join(blocks) or "(source not available)"
@@ -87,7 +117,7 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None,
         metadata=_metadata(ctx),
         signature=ctx.signature,
         locations=_locations(ctx),
-        traceback=_cap(ctx.traceback, TRACEBACK_CAP),
+        traceback=app_traceback(ctx),
         snippets="\n\n".join(ctx.snippets) or "(none)",
         sources=_sources(ctx),
         memory=memory_text,

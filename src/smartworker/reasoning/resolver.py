@@ -1,7 +1,8 @@
 """The repair loop: failure context → memory → LLM → proposed change → sandbox verdict → report.
 
 A verdict is "fixed" only when the failed job itself ran to completion against the change in the
-sandbox (and recent successful inputs still succeed). An HTTP 200 from anything proves nothing.
+sandbox (and so did its null/absent variants, and recent successful inputs still succeed). An HTTP
+200 from anything proves nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
 from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
+from smartworker.reasoning.variants import missing_value_variants, nearby_fields, touched_fields
 from smartworker.redaction import redact_text
 from smartworker.sandbox.base import SandboxBackend, SandboxOutcome, SandboxRequest
 from smartworker.sandbox.verdict import baseline, verify
@@ -206,7 +208,8 @@ class Resolver:
             started = time.monotonic()
             try:
                 verdict = await verify(self.sandbox, _with_files(template, proposal.files), data, replay_inputs,
-                                       max_replays=self.settings.sandbox_replay_k)
+                                       max_replays=self.settings.sandbox_replay_k,
+                                       variants=self._variants(ctx, data, candidate.diff))
             except SandboxError as exc:
                 candidate.verdict = f"not fixed: sandbox error: {exc}"
                 last_reason = candidate.verdict
@@ -302,6 +305,14 @@ class Resolver:
             except (OSError, UnicodeDecodeError):
                 continue
         return out
+
+    def _variants(self, ctx: FailureContext, data: dict[str, Any], diff: str) -> dict[str, dict[str, Any]]:
+        """The failing data in its other missing-value forms, for the fields this candidate touches."""
+        if not self.settings.sandbox_variants:
+            return {}
+        code = ctx.failing_location.code if ctx.failing_location is not None else ""
+        found = missing_value_variants(data, touched_fields(diff, code), nearby_fields(diff, code))
+        return {v.description: v.data for v in found}
 
     @staticmethod
     def _default_path(ctx: FailureContext) -> str | None:

@@ -1,14 +1,15 @@
 """Deciding whether a candidate fix really fixes the failed job.
 
 A candidate is fixed only when the failed job's data runs to completion against it, inside the limits,
-and the recent successful inputs of the same handler still succeed (a regression check). The baseline
+so do the variants of that data in which a field the change touches is null instead of absent (or
+the reverse), and the recent successful inputs of the same handler still succeed (a regression check). The baseline
 runs the original code first so a verdict is never given on a failure the sandbox cannot reproduce.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,7 +23,8 @@ class Verdict:
     fixed: bool
     reason: str  #: one line
     failing: SandboxOutcome  #: the failed job's data against the candidate
-    replays: list[SandboxOutcome] = field(default_factory=list)  #: earlier successful inputs, in order
+    #: the other runs, in order: variants of the failing data, then earlier successful inputs
+    replays: list[SandboxOutcome] = field(default_factory=list)
 
     @property
     def runs(self) -> list[SandboxOutcome]:
@@ -44,23 +46,34 @@ def _describe(outcome: SandboxOutcome) -> str:
 
 
 async def verify(backend: SandboxBackend, request_template: SandboxRequest, failing_data: dict[str, Any],
-                 replay_inputs: Sequence[dict[str, Any]], *, max_replays: int | None = None) -> Verdict:
-    """Run the failed job's data, then up to ``max_replays`` earlier successful inputs, against the
-    candidate in ``request_template.changed_files``; fixed only if every run completes without error.
+                 replay_inputs: Sequence[dict[str, Any]], *, max_replays: int | None = None,
+                 variants: Mapping[str, dict[str, Any]] | None = None) -> Verdict:
+    """Run the failed job's data, then its ``variants`` (description -> data: the same job in a form
+    producers also send, which must complete too) and up to ``max_replays`` earlier successful inputs,
+    against the candidate in ``request_template.changed_files``; fixed only if every run completes.
 
-    Replays run only once the failing data passes, concurrently up to the backend's concurrency.
+    The other runs start only once the failing data passes, concurrently up to the backend's limit.
     """
     failing = await backend.run(request_template.with_data(failing_data))
     if not failing.ok:
         return Verdict(False, f"the failing job still fails ({_describe(failing)})", failing)
+    checks = dict(variants or {})
     inputs = list(replay_inputs if max_replays is None else replay_inputs[:max_replays])
-    replays = list(await asyncio.gather(*(backend.run(request_template.with_data(d)) for d in inputs)))
+    runs = list(await asyncio.gather(*(backend.run(request_template.with_data(d))
+                                       for d in [*checks.values(), *inputs])))
+    for description, outcome in zip(checks, runs, strict=False):
+        if not outcome.ok:
+            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
+    replays = runs[len(checks):]
     for index, outcome in enumerate(replays, 1):
         if not outcome.ok:
             return Verdict(False, f"regression on replay {index} of {len(replays)} ({_describe(outcome)})",
-                           failing, replays)
-    checked = f"; {len(replays)} earlier input(s) still succeed" if replays else ""
-    return Verdict(True, f"the failing job now completes{checked}", failing, replays)
+                           failing, runs)
+    done = [f"{len(checks)} variant(s) of its data" if checks else "",
+            f"{len(replays)} earlier input(s)" if replays else ""]
+    checked = " and ".join(d for d in done if d)
+    return Verdict(True, "the failing job now completes" + (f"; {checked} also succeed" if checked else ""),
+                   failing, runs)
 
 
 async def baseline(backend: SandboxBackend, request: SandboxRequest, failing_data: dict[str, Any], *,

@@ -1,0 +1,94 @@
+"""The fix prompt: what the model is shown, and in what shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from smartworker.reasoning.context import FailureContext, extract
+from smartworker.reasoning.prompt import CALLEE_FRAMES, Feedback, MemoryHint, app_traceback, fix_messages
+
+APP_SOURCE = '''"""Orders."""
+
+
+def total(data):
+    """Sum of line prices; a line without a price is a data error."""
+    return sum(parse(line["price"]) for line in data["lines"])
+
+
+def parse(text):
+    return int(text)
+'''
+
+
+def failed_context(root: Path) -> FailureContext:
+    (root / "orders.py").write_text(APP_SOURCE)
+    app = root / "orders.py"
+    traceback = f"""Traceback (most recent call last):
+  File "/usr/lib/python3.11/site-packages/bullmq/worker.py", line 400, in processJob
+    result = await self.processFn(job, token)
+  File "/srv/smartworker/jobs.py", line 98, in __call__
+    result = await asyncio.to_thread(self.fn, data)
+  File "{app}", line 6, in total
+    return sum(parse(line["price"]) for line in data["lines"])
+  File "{app}", line 6, in <genexpr>
+    return sum(parse(line["price"]) for line in data["lines"])
+  File "{app}", line 10, in parse
+    return int(text)
+  File "/usr/lib/python3.11/decimal_shim.py", line 12, in convert
+    return _convert(text)
+  File "/usr/lib/python3.11/decimal_shim.py", line 30, in _convert
+    raise ValueError(f"invalid literal for int() with base 10: {{text!r}}")
+  File "/usr/lib/python3.11/decimal_shim.py", line 31, in _raise
+    pass
+ValueError: invalid literal for int() with base 10: '12.50'
+"""
+    return extract(queue="orders", job_id="7", job_name="total", attempts=3,
+                   data={"lines": [{"price": "12.50"}], "password": "hunter2"}, opts={},
+                   failed_reason="invalid literal for int() with base 10: '12.50'", stacktrace=[traceback],
+                   app_root=root)
+
+
+def test_traceback_keeps_application_frames_and_the_callees_only(tmp_path: Path) -> None:
+    shown = app_traceback(failed_context(tmp_path))
+    lines = shown.splitlines()
+    # The worker's frames above the handler are left out and counted.
+    assert "bullmq" not in shown and "jobs.py" not in shown
+    assert lines[0] == "Traceback (application frames; 2 outer library frames left out):"
+    # Application frames are shown by their path relative to the app root, outermost first.
+    assert lines[1] == '  File "orders.py", line 6, in total'
+    assert [ln for ln in lines if ln.startswith('  File "orders.py"')][-1] == '  File "orders.py", line 10, in parse'
+    # Below the innermost application frame, only the first few library frames it called into.
+    assert shown.count("decimal_shim.py") == CALLEE_FRAMES
+    assert "_raise" not in shown
+    assert lines[-1] == "ValueError: invalid literal for int() with base 10: '12.50'"
+
+
+def test_traceback_without_application_frames_is_shown_raw(tmp_path: Path) -> None:
+    ctx = extract(queue="q", job_id="1", job_name="n", attempts=1, data={}, opts={}, failed_reason="boom",
+                  stacktrace=['Traceback (most recent call last):\n  File "/usr/lib/x.py", line 1, in f\n'
+                              '    g()\nRuntimeError: boom\n'], app_root=tmp_path)
+    assert app_traceback(ctx).startswith("Traceback (most recent call last):")
+    assert "/usr/lib/x.py" in app_traceback(ctx)
+
+
+def test_fix_prompt_sections_in_order_and_redacted(tmp_path: Path) -> None:
+    messages = fix_messages(failed_context(tmp_path))
+    assert [m["role"] for m in messages] == ["system", "user"]
+    user = messages[1]["content"]
+    headings = ["## Job", "## Error", "## Where it failed", "## Traceback", "## Code around the failing lines",
+                "## Full source", "## Task"]
+    positions = [user.index(h) for h in headings]
+    assert positions == sorted(positions)
+    assert ">>>" in user and "# File: orders.py" in user and "hunter2" not in user
+    assert "A similar failure fixed before" not in user
+
+
+def test_memory_and_feedback_turns(tmp_path: Path) -> None:
+    ctx = failed_context(tmp_path)
+    hint = MemoryHint("ValueError: invalid literal", "Parse prices as Decimal.", "-int(text)\n+Decimal(text)", 0.91)
+    messages = fix_messages(ctx, memory=hint, feedback=Feedback("# File: orders.py\n...", "still fails",
+                                                                "TypeError: x"))
+    assert "A similar failure fixed before (similarity 0.91)" in messages[1]["content"]
+    assert "+Decimal(text)" in messages[1]["content"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert "still fails" in messages[3]["content"] and "TypeError: x" in messages[3]["content"]
