@@ -13,7 +13,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from smartworker.reasoning.context import FailureContext
+from smartworker.reasoning.context import FailureContext, Frame
 from smartworker.redaction import redact_text
 
 #: Characters of any one section we are willing to send (a small model has a small window).
@@ -74,6 +74,12 @@ def _locations(ctx: FailureContext) -> str:
 CALLEE_FRAMES = 2
 
 
+def _in_file(frame: Frame, rel_path: str) -> bool:
+    """Whether a traceback frame (absolute path) is in the app file ``rel_path`` (relative)."""
+    path = frame.file.replace("\\", "/")
+    return path == rel_path or path.endswith("/" + rel_path)
+
+
 def app_traceback(ctx: FailureContext) -> str:
     """The traceback as the model needs it: application frames (paths relative to the app root),
     the few library frames the innermost one called into, and the exception line.
@@ -85,11 +91,10 @@ def app_traceback(ctx: FailureContext) -> str:
         return _cap(ctx.traceback, TRACEBACK_CAP)
     innermost = ctx.locations[-1]
     index = max((i for i, f in enumerate(ctx.frames)
-                 if f.line == innermost.line and f.function == innermost.function
-                 and f.file.replace("\\", "/").endswith(innermost.path)), default=len(ctx.frames))
+                 if f.line == innermost.line and f.function == innermost.function and _in_file(f, innermost.path)),
+                default=len(ctx.frames))
     callees = ctx.frames[index + 1:][:CALLEE_FRAMES]
-    app_paths = {loc.path for loc in ctx.locations}
-    skipped = sum(1 for f in ctx.frames[:index] if not any(f.file.replace("\\", "/").endswith(p) for p in app_paths))
+    skipped = sum(1 for f in ctx.frames[:index] if not any(_in_file(f, loc.path) for loc in ctx.locations))
     lines = [f"Traceback (application frames{f'; {skipped} outer library frames left out' if skipped > 0 else ''}):"]
     for loc in ctx.locations:
         lines += [f'  File "{loc.path}", line {loc.line}, in {loc.function}', f"    {loc.code}"]
