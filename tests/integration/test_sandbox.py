@@ -200,3 +200,45 @@ async def test_temp_copy_is_removed(sandbox: BwrapSandbox) -> None:
     outcome = await sandbox.run(login_request({"swdemo/login.py": FIXED}, data=FAILING))
     assert outcome.ok
     assert sandbox_copies() <= before
+
+
+REPORT = '''from smartworker import handler
+
+
+@handler("campaign-report")
+def campaign_report(data):
+    rows = [{"name": c["name"], "rate": c["conversions"] / c["visits"] if c["visits"] else 0.0}
+            for c in data["campaigns"]]
+    visits = sum(c["visits"] for c in data["campaigns"])
+    return {"campaigns": rows, "overall": sum(c["conversions"] for c in data["campaigns"]) / visits}
+'''
+#: Refuses an empty report with its own error: an answer, not the original ZeroDivisionError.
+REFUSING = REPORT.replace("    rows = [", '    if not data["campaigns"]:\n'
+                                        '        raise ValueError("a report needs campaigns")\n    rows = [')
+CAMPAIGN_DATA = {"campaigns": [{"name": "spring", "visits": 200, "conversions": 9},
+                               {"name": "newsletter", "visits": 0, "conversions": 0}]}
+
+
+@pytest.mark.parametrize(("candidate", "fixed", "exc_type"), [(REPORT, False, "ZeroDivisionError"),
+                                                              (REFUSING, True, "ValueError")])
+async def test_tolerant_variant_fails_only_on_the_original_error(sandbox: BwrapSandbox, tmp_path: Path,
+                                                                 candidate: str, fixed: bool, exc_type: str) -> None:
+    (tmp_path / "marketing").mkdir()
+    (tmp_path / "marketing" / "__init__.py").write_text("")
+    template = SandboxRequest(app_root=tmp_path, app_module="marketing", handler="campaign-report",
+                              changed_files={"marketing/__init__.py": candidate})
+    strict = {"a single campaign": {"campaigns": [{"visits": 1, "conversions": 1, "name": "a"}]}}
+    replay = {"campaigns": [{"name": "b", "visits": 4, "conversions": 1}]}
+    verdict = await verify(sandbox, template, CAMPAIGN_DATA, [replay], variants=strict,
+                           tolerant={"`campaigns` empty (in the job data)": {"campaigns": []}},
+                           failure_type="ZeroDivisionError")
+    assert verdict.failing.ok, verdict.failing.reason
+    assert verdict.fixed is fixed, verdict.reason
+    # Strict variants, then tolerant ones, then replays.
+    assert [o.status for o in verdict.replays] == [SandboxStatus.OK, SandboxStatus.ERROR, SandboxStatus.OK]
+    assert verdict.replays[1].exc_type == exc_type
+    if fixed:
+        assert "1 tolerant variant(s) do not repeat the failure" in verdict.reason
+    else:
+        assert verdict.reason.startswith("the job still fails with `campaigns` empty (in the job data) (error: ")
+        assert "ZeroDivisionError" in verdict.reason

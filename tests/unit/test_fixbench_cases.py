@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 # bench/ is not an installed package; the repository root makes ``bench.fixbench`` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.fixbench.acceptance import check_acceptance, judge, run_failing, same_value
+from bench.fixbench.acceptance import check_acceptance, judge, patched_tree, run_failing, run_inputs, same_value
 from bench.fixbench.cases import KINDS, AcceptanceInput, Case, load_cases
 from bench.fixbench.report import CaseResult, Verdict, format_summary, percentile, summarize
+
+from smartworker.reasoning.context import extract
+from smartworker.reasoning.edits import unified_diff
+from smartworker.reasoning.review import hidden_error
+from smartworker.reasoning.variants import (
+    deliberate_failure,
+    empty_collection_variants,
+    nearby_fields,
+    touched_fields,
+)
+from smartworker.sandbox.base import SandboxRequest
 
 CASES = load_cases()
 TRAPS = [case for case in CASES if case.false_fix_trap]
@@ -41,6 +55,62 @@ def test_case_is_sound(case: Case) -> None:
 def test_naive_fix_passes_rerun_but_fails_acceptance(case: Case) -> None:
     assert run_failing(case, case.naive_fix()).ok, "the naive fix must stop the crash"
     assert not check_acceptance(case, case.naive_fix()).passed
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_review_passes_every_reference_fix(case: Case) -> None:
+    assert hidden_error(case.app_files(), case.reference_fix(), case.failing_error or "Exception") is None
+
+
+@pytest.mark.parametrize("case_id", ["campaign_conversion_zero_visits", "webhook_signature_str_key"])
+def test_review_flags_the_naive_fixes_that_swallow_the_error(case_id: str) -> None:
+    case = next(c for c in CASES if c.id == case_id)
+    assert hidden_error(case.app_files(), case.naive_fix(), case.failing_error or "Exception") is not None
+
+
+def failing_line(case: Case) -> str:
+    """The line the original code raises on with ``failing_data``, found as the resolver finds it:
+    the sandbox runner's traceback (here run without isolation) through ``extract``."""
+    with patched_tree(case.app_dir) as root:
+        request = SandboxRequest(app_root=root, app_module=case.app_module, handler=case.handler,
+                                 data=case.failing_data, hazard_testing=True)
+        proc = subprocess.run([sys.executable, "-B", "-m", "smartworker.sandbox.runner"], cwd=root,
+                              input=json.dumps(request.payload(str(root))), capture_output=True, text=True,
+                              timeout=30, check=False)
+        answer = json.loads(proc.stdout)
+        ctx = extract(queue="fixbench", job_id=case.id, job_name=case.handler, attempts=1,
+                      data=case.failing_data, opts={}, failed_reason=f"{answer['exc_type']}: {answer['message']}",
+                      stacktrace=[answer["traceback"]], app_root=root)
+    assert ctx.failing_location is not None, answer["traceback"]
+    return ctx.failing_location.code
+
+
+def empty_variants(case: Case, patch: dict[str, str]) -> list[dict[str, Any]]:
+    """The data of the empty-collection variants the resolver would run for ``patch`` as a candidate."""
+    code = failing_line(case)
+    if deliberate_failure(code):
+        return []
+    diff = unified_diff({path: case.app_files()[path] for path in patch}, patch)
+    return [v.data for v in empty_collection_variants(case.failing_data, touched_fields(diff, code),
+                                                      nearby_fields(diff, code))]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_reference_fix_survives_its_empty_collection_variants(case: Case) -> None:
+    # Refusing an empty list with some error may be right; the case's own error, or no answer, is not.
+    variants = empty_variants(case, case.reference_fix())
+    with patched_tree(case.app_dir, case.reference_fix()) as root:
+        outcomes = run_inputs(root, case.app_module, case.handler, variants)
+    for data, outcome in zip(variants, outcomes, strict=True):
+        assert outcome.error not in (case.failing_error, "TimeoutExpired", "RunnerError"), (data, outcome)
+
+
+def test_empty_collection_variant_catches_the_campaign_trap() -> None:
+    case = next(c for c in CASES if c.id == "campaign_conversion_zero_visits")
+    assert empty_variants(case, case.naive_fix()) == [{"campaigns": []}]
+    with patched_tree(case.app_dir, case.naive_fix()) as root:
+        [outcome] = run_inputs(root, case.app_module, case.handler, [{"campaigns": []}])
+    assert outcome.error == case.failing_error == "ZeroDivisionError"
 
 
 def test_patch_cannot_escape_the_app() -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from smartworker.reasoning.context import FailureContext, extract
-from smartworker.reasoning.prompt import CALLEE_FRAMES, Feedback, MemoryHint, app_traceback, fix_messages
+from smartworker.reasoning.prompt import (
+    CALLEE_FRAMES,
+    Feedback,
+    MemoryHint,
+    app_traceback,
+    failing_values,
+    fix_messages,
+)
 
 APP_SOURCE = '''"""Orders."""
 
@@ -92,3 +99,24 @@ def test_memory_and_feedback_turns(tmp_path: Path) -> None:
     assert "+Decimal(text)" in messages[1]["content"]
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert "still fails" in messages[3]["content"] and "TypeError: x" in messages[3]["content"]
+
+
+def test_failing_values_section_is_redacted_and_absent_when_empty(tmp_path: Path) -> None:
+    ctx = failed_context(tmp_path)
+    values = {"campaign": "{'name': 'newsletter', 'visits': 0}", "api_token": "'tok_live_abc'",
+              "note": "'password=hunter2'"}
+    user = fix_messages(ctx, values=values)[1]["content"]
+    assert "## Values on the failing line when it raised" in user
+    assert user.index("## Traceback") < user.index("## Values on the failing line") < user.index("## Code around")
+    assert "campaign = {'name': 'newsletter', 'visits': 0}" in user
+    assert "api_token = [REDACTED]" in user and "tok_live_abc" not in user
+    assert "hunter2" not in user
+    assert "## Values on the failing line" not in fix_messages(ctx)[1]["content"]
+    assert failing_values({}) == ""
+
+
+def test_feedback_carries_the_new_runs_values(tmp_path: Path) -> None:
+    ctx = failed_context(tmp_path)
+    messages = fix_messages(ctx, feedback=Feedback("# File: orders.py\n...", "still fails", "TypeError: x",
+                                                   {"total": "None"}))
+    assert "total = None" in messages[3]["content"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from smartworker.sandbox import SandboxLimits, SandboxRequest, SandboxStatus
 from smartworker.sandbox.process import CHANNEL_CAP, ProcessResult, interpret, map_paths
-from smartworker.sandbox.runner import encode
+from smartworker.sandbox.runner import encode, failing_values
 
 LIMITS = SandboxLimits(timeout_s=3)
 ROOT = Path("/srv/app")
@@ -90,3 +90,46 @@ def test_payload_carries_job_and_env_but_not_the_host_path() -> None:
     assert payload["env"] == {"TOKEN": "x"}
     assert "/secret" not in json.dumps(payload)
     assert request.with_data({"b": 2}).data == {"b": 2}
+
+
+def _raise_in(source: str, root: Path, data: object) -> BaseException:
+    """Run ``f(data)`` from a module file under ``root`` and return what it raised."""
+    path = root / "mod.py"
+    path.write_text(source)
+    namespace: dict[str, object] = {"__name__": "mod"}
+    exec(compile(source, str(path), "exec"), namespace)
+    try:
+        namespace["f"](data)  # type: ignore[operator]
+    except Exception as exc:
+        return exc
+    raise AssertionError("f did not raise")
+
+
+def test_failing_values_show_the_data_on_the_innermost_app_line(tmp_path: Path) -> None:
+    source = ("import json\nRATES = {'EUR': 1}\n\ndef helper(row):\n    return row['visits'] / 0\n\n"
+              "def f(data):\n    for campaign in data:\n        if helper(campaign) > RATES[json.dumps(campaign)]:\n"
+              "            pass\n")
+    exc = _raise_in(source, tmp_path, [{"visits": 0, "name": "n" * 500}])
+    values = failing_values(exc, str(tmp_path))
+    # The innermost frame is helper(): only its names, data only (no modules or functions).
+    assert list(values) == ["row"]
+    assert values["row"].startswith("{'name': 'nnn") and len(values["row"]) < 200
+
+
+def test_failing_values_skip_code_and_unknown_names(tmp_path: Path) -> None:
+    source = ("import json\nLIMIT = 3\n\ndef f(data):\n"
+              "    if json.loads(data)['n'] > LIMIT + missing_name:\n        pass\n")
+    exc = _raise_in(source, tmp_path, '{"n": 5}')
+    assert failing_values(exc, str(tmp_path)) == {"data": "'{\"n\": 5}'", "LIMIT": "3"}
+    assert failing_values(exc, str(tmp_path / "elsewhere")) == {}
+
+
+def test_error_answer_values_are_read_back_bounded() -> None:
+    answer = {"status": "error", "phase": "handler", "exc_type": "KeyError", "message": "'x'", "traceback": "",
+              "values": {"row": "{'path': '/app/a.py'}", "big": "x" * 1000}}
+    outcome = interpret(finished(json.dumps(answer).encode()), limits=LIMITS, inner_root="/app", app_root=ROOT)
+    assert outcome.values["row"] == "{'path': '/srv/app/a.py'}"
+    assert len(outcome.values["big"]) == 400
+    answer["values"] = ["not", "a", "map"]
+    assert interpret(finished(json.dumps(answer).encode()), limits=LIMITS, inner_root="/app",
+                     app_root=ROOT).values == {}

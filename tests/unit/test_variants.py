@@ -1,4 +1,4 @@
-"""Null/absent variants of a failing job's data, for the fields a candidate touches."""
+"""Null/absent and empty-collection variants of a failing job's data, for the fields a candidate touches."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartworker.reasoning.variants import (
+    MAX_EMPTY_VARIANTS,
     MAX_VARIANTS,
+    deliberate_failure,
+    empty_collection_variants,
     missing_value_variants,
     nearby_fields,
     touched_fields,
@@ -81,3 +84,106 @@ def test_variants_differ_from_the_data_by_one_missing_value(data: dict, keys: se
         assert variant.data != data
         key = variant.description.split("`")[1]
         assert key in keys
+
+
+# -- empty collections -----------------------------------------------------------------------------
+
+CAMPAIGN_DIFF = """@@ -10,5 +10,5 @@
+     rows = []
+     for campaign in data["campaigns"]:
+-        rate = round(campaign["conversions"] / campaign["visits"] * 100, 2)
++        rate = round(campaign["conversions"] / campaign["visits"] * 100, 2) if campaign["visits"] else 0.0
+         rows.append({"name": campaign["name"], "rate": rate})
+"""
+CAMPAIGNS = {"campaigns": [{"name": "spring", "visits": 200, "conversions": 9},
+                           {"name": "newsletter", "visits": 0, "conversions": 0}],
+             "tags": ["q2", "paid"]}
+
+
+def test_list_of_records_holding_a_touched_field_is_emptied() -> None:
+    # Only the per-record read is touched; the list holding those records is the aggregate to empty.
+    touched = {("campaign", "conversions"), ("campaign", "visits")}
+    variants = empty_collection_variants(CAMPAIGNS, touched)
+    assert [v.description for v in variants] == ["`campaigns` empty (in the job data)"]
+    assert variants[0].data == {"campaigns": [], "tags": ["q2", "paid"]}
+    assert not variants[0].strict
+    assert len(CAMPAIGNS["campaigns"]) == 2  # the job's own data is left alone
+
+
+def test_campaign_diff_empties_campaigns_once() -> None:
+    # `campaigns` is both read (nearby) and a list of touched records: one variant, not two.
+    variants = empty_collection_variants(CAMPAIGNS, touched_fields(CAMPAIGN_DIFF), nearby_fields(CAMPAIGN_DIFF))
+    assert [v.description for v in variants] == ["`campaigns` empty (in the job data)"]
+
+
+def test_directly_read_list_is_emptied() -> None:
+    data = {"product": "p-1", "reviews": [4, 5, 3]}
+    variants = empty_collection_variants(data, {("data", "reviews")})
+    assert [(v.description, v.data) for v in variants] == [("`reviews` empty (in the job data)",
+                                                            {"product": "p-1", "reviews": []})]
+    # A nearby read counts too: the list the changed line iterates over is read on a context line.
+    assert empty_collection_variants(data, set(), {("data", "reviews")})[0].data["reviews"] == []
+
+
+def test_untouched_scalars_and_empty_lists_give_no_variant() -> None:
+    touched = {("campaign", "visits")}
+    assert empty_collection_variants({"tags": ["a", "b"], "ids": [1, 2]}, touched) == []
+    assert empty_collection_variants({"campaigns": []}, touched) == []
+    assert empty_collection_variants({"reviews": []}, {("data", "reviews")}) == []
+    # A touched key that is a scalar holds no collection.
+    assert empty_collection_variants({"visits": 3}, touched) == []
+
+
+def test_nested_list_is_described_by_its_path() -> None:
+    data = {"report": {"period": "2024-05", "days": [{"date": "2024-05-01", "orders": [{"total": 10}]}]}}
+    variants = empty_collection_variants(data, {("order", "total")})
+    assert [v.description for v in variants] == ["`orders` empty (in report.days.0)"]
+    assert variants[0].data["report"]["days"][0]["orders"] == []
+    variants = empty_collection_variants(data, {("report", "days")})
+    assert [v.description for v in variants] == ["`days` empty (in report)"]
+
+
+def test_at_most_two_shallowest_first() -> None:
+    data = {"deep": {"c": [1]}, "a": [1], "b": [2], "d": [3]}
+    variants = empty_collection_variants(data, {("x", k) for k in "abcd"})
+    assert len(variants) == MAX_EMPTY_VARIANTS == 2
+    assert [v.description for v in variants] == ["`a` empty (in the job data)", "`b` empty (in the job data)"]
+
+
+def test_deliberate_failure_is_a_raise_or_assert_line() -> None:
+    # A page past the end of no items is rightly refused with the same ValueError the job failed on.
+    assert deliberate_failure('        raise ValueError(f"page {page} out of range (1..{pages})")')
+    assert deliberate_failure("assert rows, 'no rows'")
+    assert not deliberate_failure("average = round(sum(stars) / len(stars), 1)")
+    assert not deliberate_failure("raised = compute(data)")
+    assert not deliberate_failure("")
+
+
+_JSON = st.recursive(st.none() | st.integers() | st.text(max_size=3),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.sampled_from(["a", "b", "c", "items"]), inner, max_size=4),
+                     max_leaves=16)
+
+
+def _lists_emptied(before: object, after: object) -> list[object]:
+    """The lists of ``before`` that are ``[]`` in ``after``, when the two differ in nothing else."""
+    if isinstance(before, list) and before and after == []:
+        return [before]
+    if isinstance(before, dict) and isinstance(after, dict) and before.keys() == after.keys():
+        return [x for k in before for x in _lists_emptied(before[k], after[k])]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [x for b, a in zip(before, after, strict=True) for x in _lists_emptied(b, a)]
+    assert before == after, (before, after)
+    return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.dictionaries(st.sampled_from(["a", "b", "c", "items"]), _JSON, max_size=4),
+       keys=st.sets(st.sampled_from(["a", "b", "c", "items"]), max_size=3))
+def test_empty_variants_differ_from_the_data_by_one_emptied_list(data: dict, keys: set[str]) -> None:
+    variants = empty_collection_variants(data, {("d", k) for k in keys}, {("d", "items")})
+    assert len(variants) <= MAX_EMPTY_VARIANTS
+    assert len({v.description for v in variants}) == len(variants)
+    for variant in variants:
+        assert not variant.strict
+        assert len(_lists_emptied(data, variant.data)) == 1

@@ -7,14 +7,15 @@ better than describing the bug, so the prompt is mostly evidence, in that order.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from string import Template
 from typing import Any
 
 from smartworker.reasoning.context import FailureContext, Frame
-from smartworker.redaction import redact_text
+from smartworker.redaction import is_secret_key, redact_text
 
 #: Characters of any one section we are willing to send (a small model has a small window).
 SECTION_CAP = 6000
@@ -38,6 +39,7 @@ class Feedback:
     reply: str  #: the model's previous answer
     reason: str  #: one line: rejected because / still failing with
     details: str = ""  #: e.g. the new traceback from the sandbox
+    values: Mapping[str, str] = field(default_factory=dict)  #: failing-line values of that run
 
 
 @cache
@@ -105,14 +107,34 @@ def app_traceback(ctx: FailureContext) -> str:
     return _cap("\n".join(lines), TRACEBACK_CAP)
 
 
+def failing_values(values: Mapping[str, str]) -> str:
+    """``name = repr`` lines for the values on the failing line, redacted (a name that says secret
+    shows no value at all); "" when none were captured.
+
+    Measured on FixBench: with the values in view the model sees *why* the line failed
+    (``campaign = {'visits': 0}``) instead of guessing from the message.
+    """
+    lines = [f"{name} = {'[REDACTED]' if is_secret_key(name) else redact_text(value)}"
+             for name, value in values.items()]
+    return _cap("\n".join(lines), 1500)
+
+
+def _values_section(values: Mapping[str, str]) -> str:
+    text = failing_values(values)
+    return f"\n## Values on the failing line when it raised\n```\n{text}\n```\n" if text else ""
+
+
 def _sources(ctx: FailureContext) -> str:
     blocks = [f"# File: {path}\n```python\n{_cap(text)}\n```" for path, text in ctx.sources.items()]
     return "\n\n".join(blocks) or "(source not available)"
 
 
-def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None,
-                 feedback: Feedback | None = None) -> list[dict[str, str]]:
-    """Chat messages asking for corrected files; with feedback, a second turn says what went wrong."""
+def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedback: Feedback | None = None,
+                 values: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """Chat messages asking for corrected files; with feedback, a second turn says what went wrong.
+
+    ``values`` are the failing line's values from the sandbox's reproduction of the failure.
+    """
     memory_text = ""
     if memory is not None:
         memory_text = template("memory").substitute(
@@ -123,6 +145,7 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None,
         signature=ctx.signature,
         locations=_locations(ctx),
         traceback=app_traceback(ctx),
+        values=_values_section(values or {}),
         snippets="\n\n".join(ctx.snippets) or "(none)",
         sources=_sources(ctx),
         memory=memory_text,
@@ -135,7 +158,8 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None,
     if feedback is not None:
         messages.append({"role": "assistant", "content": _cap(feedback.reply)})
         messages.append({"role": "user", "content": template("retry").substitute(
-            reason=feedback.reason, details=_cap(feedback.details, TRACEBACK_CAP))})
+            reason=feedback.reason,
+            details=_cap(feedback.details, TRACEBACK_CAP) + _values_section(feedback.values))})
     return messages
 
 

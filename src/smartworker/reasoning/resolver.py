@@ -24,7 +24,14 @@ from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
 from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
-from smartworker.reasoning.variants import missing_value_variants, nearby_fields, touched_fields
+from smartworker.reasoning.review import hidden_error
+from smartworker.reasoning.variants import (
+    deliberate_failure,
+    empty_collection_variants,
+    missing_value_variants,
+    nearby_fields,
+    touched_fields,
+)
 from smartworker.redaction import redact_text
 from smartworker.sandbox.base import SandboxBackend, SandboxOutcome, SandboxRequest
 from smartworker.sandbox.verdict import baseline, verify
@@ -180,7 +187,7 @@ class Resolver:
         last_reason = "no candidate was tried"
         best_diff = ""
         for index in range(1, self.settings.ai_candidates + 1):
-            messages = fix_messages(ctx, memory=hint, feedback=feedback)
+            messages = fix_messages(ctx, memory=hint, feedback=feedback, values=base.outcome.values)
             spent = record.prompt_tokens + record.completion_tokens
             if spent + token_estimate(messages) > self.settings.ai_token_budget:
                 last_reason = f"token budget of {self.settings.ai_token_budget} spent after {index - 1} candidates"
@@ -204,12 +211,21 @@ class Resolver:
                 await self.records.save(record)
                 continue
             candidate.diff = proposal.diff()
+            # A handler that swallows the failure stops the crash, so the sandbox would pass it.
+            hidden = hidden_error(proposal.originals, proposal.files, ctx.exception_type)
+            if hidden is not None:
+                candidate.rejected = hidden
+                last_reason = f"candidate {index} rejected: {hidden}"
+                feedback = Feedback(completion.text, f"it was rejected: {hidden}")
+                await self.records.save(record)
+                continue
             best_diff = best_diff or candidate.diff
             started = time.monotonic()
             try:
+                strict, tolerant = self._variants(ctx, data, candidate.diff)
                 verdict = await verify(self.sandbox, _with_files(template, proposal.files), data, replay_inputs,
-                                       max_replays=self.settings.sandbox_replay_k,
-                                       variants=self._variants(ctx, data, candidate.diff))
+                                       max_replays=self.settings.sandbox_replay_k, variants=strict,
+                                       tolerant=tolerant, failure_type=ctx.exception_type or None)
             except SandboxError as exc:
                 candidate.verdict = f"not fixed: sandbox error: {exc}"
                 last_reason = candidate.verdict
@@ -224,7 +240,8 @@ class Resolver:
                 return Resolution(True, f"candidate {index}: {verdict.reason}", candidate.diff, proposal.files)
             last_reason = f"candidate {index}: {verdict.reason}"
             failing = next((o for o in verdict.runs if not o.ok), verdict.failing)
-            feedback = Feedback(completion.text, verdict.reason, redact_text(failing.traceback or failing.reason))
+            feedback = Feedback(completion.text, verdict.reason, redact_text(failing.traceback or failing.reason),
+                                failing.values)
         return Resolution(False, last_reason, best_diff)
 
     async def _ask(self, messages: list[dict[str, str]], index: int, candidate: Candidate,
@@ -306,13 +323,18 @@ class Resolver:
                 continue
         return out
 
-    def _variants(self, ctx: FailureContext, data: dict[str, Any], diff: str) -> dict[str, dict[str, Any]]:
-        """The failing data in its other missing-value forms, for the fields this candidate touches."""
+    def _variants(self, ctx: FailureContext, data: dict[str, Any], diff: str
+                  ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The failing data in its other missing-value forms (strict: must complete) and with a list
+        this candidate reads emptied (tolerant: must not repeat the failure; none when the failure was
+        the handler's own ``raise``), each as description -> data."""
         if not self.settings.sandbox_variants:
-            return {}
+            return {}, {}
         code = ctx.failing_location.code if ctx.failing_location is not None else ""
-        found = missing_value_variants(data, touched_fields(diff, code), nearby_fields(diff, code))
-        return {v.description: v.data for v in found}
+        touched, nearby = touched_fields(diff, code), nearby_fields(diff, code)
+        strict = missing_value_variants(data, touched, nearby)
+        tolerant = [] if deliberate_failure(code) else empty_collection_variants(data, touched, nearby)
+        return {v.description: v.data for v in strict}, {v.description: v.data for v in tolerant}
 
     @staticmethod
     def _default_path(ctx: FailureContext) -> str | None:

@@ -5,6 +5,13 @@ only the form the failing job had: ``.get("line2", "")`` survives an absent key 
 ``"line2": null``. FixBench showed this as the commonest false fix. So for every field the change
 touches that the failing data lacks or holds as null, the candidate is also run on the data with
 that field in the other form, and it must complete there too.
+
+Another false fix FixBench showed guards the one element that failed, not the aggregate around it: a
+division by ``campaign["visits"]`` is guarded, the division by the total visits is not, and
+``{"campaigns": []}`` still raises. So a list the change reads, or whose records hold a field it
+reads, is also emptied. Such a variant is *tolerant*: refusing an empty list with some error can be
+right, so it fails the candidate only when it repeats the original exception type (or ends
+abnormally); see :func:`smartworker.sandbox.verdict.verify`.
 """
 
 from __future__ import annotations
@@ -23,16 +30,22 @@ _FIELD_READ = re.compile(
     r"""(?:\[\s*|\.(?:get|pop|setdefault)\(\s*)["'](?P<key>[A-Za-z_][A-Za-z0-9_\-]{0,63})["']""")
 #: At most this many variants per candidate: each one is a sandbox run.
 MAX_VARIANTS = 4
+#: At most this many empty-collection variants, on top of MAX_VARIANTS: the shallowest lists the
+#: change reads are the likeliest aggregates, and a candidate then takes at most 6 variant runs.
+MAX_EMPTY_VARIANTS = 2
 #: Dicts visited in the data, breadth first; a huge payload is not walked to the end.
 MAX_NODES = 200
 
 
 @dataclass(frozen=True)
 class Variant:
-    """The failing job's data with one field in its other missing form."""
+    """The failing job's data with one field in its other missing form, or one list emptied."""
 
     description: str  #: e.g. "`line2` null instead of absent (in order.ship_to)"
     data: dict[str, Any]
+    #: True: the candidate must complete on it. False (an emptied list): it must only not repeat the
+    #: original failure, since an empty input may rightly be refused with another error.
+    strict: bool = True
 
 
 def _reads(lines: Iterable[str]) -> set[tuple[str, str]]:
@@ -110,3 +123,43 @@ def _list_record(path: tuple[str | int, ...]) -> bool:
     # Only the first record of a list is walked; a change there would test one record of many and
     # say nothing about the rest, so records in lists get only the null-to-absent variant.
     return bool(path) and isinstance(path[-1], int)
+
+
+def deliberate_failure(failing_code: str) -> bool:
+    """Whether the failing line raises on purpose (``raise``, ``assert``): the handler's own refusal.
+
+    Its exception type is then also the right answer to bad input, and an emptied list is often bad
+    input (a page past the end of no items), so empty-collection variants would reject correct fixes.
+    """
+    return re.match(r"\s*(?:raise|assert)\b", failing_code) is not None
+
+
+def empty_collection_variants(data: dict[str, Any], touched: Iterable[tuple[str, str]],
+                              nearby: Iterable[tuple[str, str]] = ()) -> list[Variant]:
+    """Tolerant variants of ``data`` with one non-empty list replaced by ``[]``: a list that is the
+    value of a field the code reads (touched or nearby), or a list of records holding a touched field.
+
+    The second form finds the collection behind a per-record read: the diff guards
+    ``campaign["visits"]`` and the data holds ``campaigns: [{"visits": ...}]``. Shallowest lists come
+    first, at most MAX_EMPTY_VARIANTS of them.
+    """
+    fields = set(touched)
+    in_records = {key for _, key in fields}
+    read = in_records | {key for _, key in nearby}
+    variants: list[Variant] = []
+    for path, node in _dicts(data):
+        for key, value in node.items():
+            if not (isinstance(value, list) and value):
+                continue
+            # Records in a list share a shape, as in _dicts: the first stands for the rest. One test
+            # per list, so a list both read and holding touched records is emptied once.
+            first = value[0]
+            holds_touched = isinstance(first, dict) and not in_records.isdisjoint(first)
+            if key not in read and not holds_touched:
+                continue
+            changed = copy.deepcopy(data)
+            _at(changed, path)[key] = []
+            variants.append(Variant(f"`{key}` empty (in {_where(path)})", changed, strict=False))
+            if len(variants) >= MAX_EMPTY_VARIANTS:
+                return variants
+    return variants

@@ -121,6 +121,8 @@ class SandboxOutcome:
     stdout_tail: str = ""  #: tail of the protocol channel (the runner's answer)
     stderr_tail: str = ""  #: tail of stderr, which also carries everything the handler printed
     duration_s: float = 0.0  #: wall clock, including the copy and the sandbox start
+    #: status error in the handler: repr of the data each name on the failing line held (unredacted)
+    values: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

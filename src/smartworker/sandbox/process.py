@@ -186,5 +186,13 @@ def interpret(result: ProcessResult, *, limits: SandboxLimits, inner_root: str,
         message=map_paths(message, inner_root, app_root),
         traceback=map_paths(str(answer.get("traceback") or ""), inner_root, app_root),
         phase=phase,
+        values=_values(answer.get("values"), inner_root, app_root),
         **common,
     )
+
+
+def _values(raw: Any, inner_root: str, app_root: Path) -> dict[str, str]:
+    """The runner's failing-line values, if it sent a well-formed map (it is untrusted output)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k)[:64]: map_paths(str(v), inner_root, app_root)[:400] for k, v in list(raw.items())[:16]}

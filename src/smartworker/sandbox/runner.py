@@ -7,7 +7,8 @@ Protocol (the same for every backend)::
     stdout  one JSON object, then exit 0:
               {"status": "ok", "result": <JSON>}
               {"status": "error", "phase": "load"|"handler"|"result",
-               "exc_type", "exc_module", "message", "traceback"}
+               "exc_type", "exc_module", "message", "traceback",
+               "values": {name: repr}}   (handler phase: names on the failing line)
     stderr  free text: our diagnostics and everything the handler prints
 
 The protocol channel is the process's original stdout, duplicated before any user code runs; fd 1 is
@@ -22,11 +23,16 @@ work in a container image that has nothing but the application's own dependencie
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
+import linecache
 import os
+import re
+import reprlib
 import sys
 import traceback
+import types
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -54,6 +60,66 @@ def _error(phase: str, exc: BaseException) -> dict[str, Any]:
     }
 
 
+#: Values shown per failing line, and how long each repr may get: a small model reads slowly.
+MAX_VALUES = 8
+_REPR = reprlib.Repr()  # keyword arguments arrived only in 3.12
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 3, 8, 8, 8, 8
+_REPR.maxstring, _REPR.maxother = 80, 120
+#: What a name on the failing line may be bound to and still be worth showing: data, not code.
+_CODE_TYPES = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
+
+
+def _line_names(code_line: str) -> list[str]:
+    """Names loaded on one source line, in order of appearance, without repeats."""
+    text = code_line.strip().rstrip(":\\")
+    # As written; as the head of a compound statement (if/for/with); as an expression; a right-hand side.
+    for candidate in (text, f"{text}: pass", f"({text})", text.split("=", 1)[-1]):
+        try:
+            tree = ast.parse(candidate)
+        except SyntaxError:
+            continue
+        names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+        names.sort(key=lambda n: n.col_offset)
+        return list(dict.fromkeys(n.id for n in names))
+    # A line that does not parse alone (the head of a multi-line call): identifiers, best effort.
+    return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)))
+
+
+def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
+    """``repr`` of the data each name on the innermost application line held when ``exc`` was raised.
+
+    The traceback says where and what; these say with which values (``campaign = {'visits': 0}``),
+    which is what a small model needs to see the cause. Code objects (modules, functions, classes)
+    are left out, and every repr is short.
+    """
+    frame, lineno = None, 0
+    tb = exc.__traceback__
+    prefix = app_root.rstrip("/") + "/"
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(prefix):
+            frame, lineno = tb.tb_frame, tb.tb_lineno
+        tb = tb.tb_next
+    if frame is None:
+        return {}
+    values: dict[str, str] = {}
+    for name in _line_names(linecache.getline(frame.f_code.co_filename, lineno)):
+        if name in frame.f_locals:
+            value = frame.f_locals[name]
+        elif name in frame.f_globals:
+            value = frame.f_globals[name]
+        else:
+            continue
+        if isinstance(value, _CODE_TYPES):
+            continue
+        try:
+            values[name] = _REPR.repr(value)
+        except Exception:  # a broken __repr__ in user code
+            values[name] = f"<unprintable {type(value).__name__}>"
+        if len(values) >= MAX_VALUES:
+            break
+    return values
+
+
 def run_request(request: dict[str, Any]) -> dict[str, Any]:
     """Import the app from the copy, call the handler on the data, and describe what happened."""
     from smartworker.jobs import JobInfo, load_app, set_current_job
@@ -78,6 +144,10 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         result = asyncio.run(handler(request.get("data") or {}))
     except BaseException as exc:  # SystemExit from a handler is a failure too
         outcome = _error("handler", exc)
+        try:
+            outcome["values"] = failing_values(exc, str(root))
+        except Exception:  # the values are an aid; the answer must still go out
+            outcome["values"] = {}
     else:
         outcome = {"status": "ok", "result": result}
     if os.getpid() != pid:

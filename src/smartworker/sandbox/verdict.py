@@ -2,7 +2,8 @@
 
 A candidate is fixed only when the failed job's data runs to completion against it, inside the limits,
 so do the variants of that data in which a field the change touches is null instead of absent (or
-the reverse), and the recent successful inputs of the same handler still succeed (a regression check). The baseline
+the reverse), the tolerant variants (a list the change reads, emptied) do not fail the original way,
+and the recent successful inputs of the same handler still succeed (a regression check). The baseline
 runs the original code first so a verdict is never given on a failure the sandbox cannot reproduce.
 """
 
@@ -13,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from smartworker.sandbox.base import SandboxBackend, SandboxOutcome, SandboxRequest
+from smartworker.sandbox.base import (
+    ABNORMAL_STATUSES,
+    SandboxBackend,
+    SandboxOutcome,
+    SandboxRequest,
+    SandboxStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -23,7 +30,8 @@ class Verdict:
     fixed: bool
     reason: str  #: one line
     failing: SandboxOutcome  #: the failed job's data against the candidate
-    #: the other runs, in order: variants of the failing data, then earlier successful inputs
+    #: the other runs, in order: strict variants of the failing data, then tolerant ones, then
+    #: earlier successful inputs
     replays: list[SandboxOutcome] = field(default_factory=list)
 
     @property
@@ -45,26 +53,44 @@ def _describe(outcome: SandboxOutcome) -> str:
     return f"{outcome.status.value}: {outcome.reason}"
 
 
+def _repeats(outcome: SandboxOutcome, failure_type: str | None) -> bool:
+    """Whether a tolerant run failed the way the original job did, or did not end inside its limits."""
+    if outcome.status in ABNORMAL_STATUSES:
+        return True
+    return outcome.status is SandboxStatus.ERROR and failure_type is not None and outcome.exc_type == failure_type
+
+
 async def verify(backend: SandboxBackend, request_template: SandboxRequest, failing_data: dict[str, Any],
                  replay_inputs: Sequence[dict[str, Any]], *, max_replays: int | None = None,
-                 variants: Mapping[str, dict[str, Any]] | None = None) -> Verdict:
+                 variants: Mapping[str, dict[str, Any]] | None = None,
+                 tolerant: Mapping[str, dict[str, Any]] | None = None,
+                 failure_type: str | None = None) -> Verdict:
     """Run the failed job's data, then its ``variants`` (description -> data: the same job in a form
-    producers also send, which must complete too) and up to ``max_replays`` earlier successful inputs,
-    against the candidate in ``request_template.changed_files``; fixed only if every run completes.
+    producers also send, which must complete too), its ``tolerant`` variants (which must only not raise
+    ``failure_type``, the original exception type, nor end abnormally) and up to ``max_replays``
+    earlier successful inputs, against the candidate in ``request_template.changed_files``; fixed only
+    if every run passes its check.
 
-    The other runs start only once the failing data passes, concurrently up to the backend's limit.
+    A tolerant variant is data the handler may rightly refuse (an empty list): another exception is
+    an answer, the original one is the bug still there. With no ``failure_type`` only an abnormal end
+    fails it. The other runs start only once the failing data passes, concurrently up to the
+    backend's limit.
     """
     failing = await backend.run(request_template.with_data(failing_data))
     if not failing.ok:
         return Verdict(False, f"the failing job still fails ({_describe(failing)})", failing)
     checks = dict(variants or {})
+    lenient = dict(tolerant or {})
     inputs = list(replay_inputs if max_replays is None else replay_inputs[:max_replays])
     runs = list(await asyncio.gather(*(backend.run(request_template.with_data(d))
-                                       for d in [*checks.values(), *inputs])))
+                                       for d in [*checks.values(), *lenient.values(), *inputs])))
     for description, outcome in zip(checks, runs, strict=False):
         if not outcome.ok:
             return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
-    replays = runs[len(checks):]
+    for description, outcome in zip(lenient, runs[len(checks):], strict=False):
+        if _repeats(outcome, failure_type):
+            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
+    replays = runs[len(checks) + len(lenient):]
     for index, outcome in enumerate(replays, 1):
         if not outcome.ok:
             return Verdict(False, f"regression on replay {index} of {len(replays)} ({_describe(outcome)})",
@@ -72,8 +98,10 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     done = [f"{len(checks)} variant(s) of its data" if checks else "",
             f"{len(replays)} earlier input(s)" if replays else ""]
     checked = " and ".join(d for d in done if d)
-    return Verdict(True, "the failing job now completes" + (f"; {checked} also succeed" if checked else ""),
-                   failing, runs)
+    reason = "the failing job now completes" + (f"; {checked} also succeed" if checked else "")
+    if lenient:
+        reason += f"; {len(lenient)} tolerant variant(s) do not repeat the failure"
+    return Verdict(True, reason, failing, runs)
 
 
 async def baseline(backend: SandboxBackend, request: SandboxRequest, failing_data: dict[str, Any], *,

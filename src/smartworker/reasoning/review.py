@@ -1,0 +1,207 @@
+"""A static review of a proposed change: does it fix the failure, or only hide it?
+
+FixBench showed false fixes where the model wraps the failing line in ``try``/``except`` and
+returns or assigns a constant (``amount_cents = 0``, ``return {"error": str(e)}``). The job then
+completes, so a sandbox rerun calls it fixed, but the data is still wrong. :func:`hidden_error`
+finds such handlers before the sandbox runs, so the reason can be fed back to the model.
+
+It is deliberately narrow: a handler that calls anything (``raw.decode("latin-1")``) or reads data
+(``payment["amount_received"]``) is a real fallback and passes; only handlers that catch the failure
+and do nothing with the data are reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections import Counter
+from collections.abc import Iterator, Mapping
+
+#: Stdlib exceptions that tracebacks name by their qualified path, mapped to their nearest builtin
+#: base, so that ``except ValueError`` is seen to catch a ``json.decoder.JSONDecodeError``.
+_STDLIB_BASES: dict[str, str] = {
+    "JSONDecodeError": "ValueError",
+    "InvalidOperation": "ArithmeticError",
+    "DivisionByZero": "ZeroDivisionError",
+}
+
+#: Catching these catches (nearly) anything, whatever the failure's type.
+_CATCH_ALL = frozenset({"Exception", "BaseException"})
+
+#: Receivers whose method calls only report: ``log.warning(...)``, ``self.logger.error(...)``.
+_LOGGERS = frozenset({"log", "logger", "logging", "_log", "_logger"})
+
+#: Builtins that turn constant-like arguments into a constant (``str(e)``, ``float("nan")``, ``dict()``).
+_CONVERTERS = frozenset({"str", "repr", "int", "float", "bool", "type", "dict", "list", "tuple", "set", "frozenset"})
+
+_Scoped = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def hidden_error(originals: Mapping[str, str], changed: Mapping[str, str], failure_type: str) -> str | None:
+    """Why the change hides the failure instead of fixing it (one line), or None when it does not.
+
+    ``originals`` and ``changed`` map relative paths to source; a changed path missing from
+    ``originals`` is a new file. Only new ``except`` handlers in ``.py`` files that catch
+    ``failure_type`` and then only pass, log, or return/assign a constant are reported.
+    """
+    failure = _last_part(failure_type)
+    for path in sorted(changed):
+        if not path.endswith(".py"):
+            continue
+        before, after = _parse(originals.get(path, "")), _parse(changed[path])
+        if before is None or after is None:
+            continue  # not Python we can read: the syntax check rejects it, not this review
+        for where, handler in _new_handlers(before, after):
+            if _catches(handler.type, failure) and _inert(handler):
+                caught = "except:" if handler.type is None else f"except {_one_line(ast.unparse(handler.type))}"
+                place = f"in {where}" if where else "at module level"
+                return (f"it hides the {failure or 'error'}: a new `{caught}` {place} ({path}) "
+                        f"{_action(handler)} instead of handling the data; fix the cause")
+    return None
+
+
+# -- finding new handlers ---------------------------------------------------------------------------
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):  # ValueError: null bytes in the source
+        return None
+
+
+def _handlers(node: ast.AST, scope: tuple[str, ...] = ()) -> Iterator[tuple[str, ast.ExceptHandler]]:
+    """Every except handler under ``node`` with the dotted name of the def or class around it."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.ExceptHandler):
+            yield ".".join(scope), child
+        inner = (*scope, child.name) if isinstance(child, _Scoped) else scope
+        yield from _handlers(child, inner)
+
+
+def _key(where: str, handler: ast.ExceptHandler) -> tuple[str, str]:
+    # ast.dump leaves out line and column numbers, so a handler that only moved is not new.
+    return where, ast.dump(handler)
+
+
+def _new_handlers(before: ast.Module, after: ast.Module) -> Iterator[tuple[str, ast.ExceptHandler]]:
+    """Handlers in ``after`` beyond those already in ``before`` (same place, same text)."""
+    existing = Counter(_key(where, h) for where, h in _handlers(before))
+    for where, handler in _handlers(after):
+        key = _key(where, handler)
+        if existing[key] > 0:
+            existing[key] -= 1
+        else:
+            yield where, handler
+
+
+# -- does it catch the failure? --------------------------------------------------------------------
+
+
+def _last_part(name: str) -> str:
+    return name.strip().rpartition(".")[2]
+
+
+def _builtin_exception(name: str) -> type[BaseException] | None:
+    found = getattr(builtins, _STDLIB_BASES.get(name, name), None)
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
+
+
+def _catches(caught: ast.expr | None, failure: str) -> bool:
+    """Whether ``except <caught>`` catches an exception named ``failure`` (a bare name)."""
+    if caught is None:
+        return True
+    if isinstance(caught, ast.Tuple):
+        return any(_catches(element, failure) for element in caught.elts)
+    if isinstance(caught, ast.Name):
+        name = caught.id
+    elif isinstance(caught, ast.Attribute):
+        name = caught.attr
+    else:
+        return False  # computed at run time: we cannot tell, so we do not accuse
+    if name in _CATCH_ALL or (failure and name == failure):
+        return True
+    caught_type = getattr(builtins, name, None)
+    failure_type = _builtin_exception(failure)
+    return (isinstance(caught_type, type) and issubclass(caught_type, BaseException)
+            and failure_type is not None and issubclass(failure_type, caught_type))
+
+
+# -- does it do anything? --------------------------------------------------------------------------
+
+
+def _inert(handler: ast.ExceptHandler) -> bool:
+    """The body neither re-raises nor does real work: it passes, logs, or returns/assigns a constant."""
+    if any(isinstance(node, ast.Raise) for stmt in handler.body for node in ast.walk(stmt)):
+        return False
+    bound = {handler.name} if handler.name else set()
+    return all(_inert_statement(stmt, bound) for stmt in handler.body)
+
+
+def _inert_statement(stmt: ast.stmt, bound: set[str]) -> bool:
+    if isinstance(stmt, ast.Pass | ast.Continue | ast.Break):
+        return True
+    if isinstance(stmt, ast.Return):
+        return stmt.value is None or _constant_like(stmt.value, bound)
+    if isinstance(stmt, ast.Assign | ast.AugAssign):
+        return _constant_like(stmt.value, bound)
+    if isinstance(stmt, ast.AnnAssign):
+        return stmt.value is None or _constant_like(stmt.value, bound)
+    if isinstance(stmt, ast.Expr):
+        value = stmt.value
+        return isinstance(value, ast.Constant) or (isinstance(value, ast.Call) and _reports(value.func))
+    return False
+
+
+def _reports(func: ast.expr) -> bool:
+    """A call that only prints or logs: ``print``, ``log.*``, ``logging.*``, ``warnings.warn``."""
+    if isinstance(func, ast.Name):
+        return func.id == "print"
+    if not isinstance(func, ast.Attribute):
+        return False
+    receiver = func.value
+    receiver_name = (receiver.id if isinstance(receiver, ast.Name)
+                     else receiver.attr if isinstance(receiver, ast.Attribute) else "")
+    if receiver_name.lower() in _LOGGERS:
+        return True
+    return receiver_name in {"warnings", "traceback"} and func.attr in {"warn", "print_exc", "print_exception"}
+
+
+def _constant_like(node: ast.expr, bound: set[str]) -> bool:
+    """A value that carries nothing from the data: literals, the caught error, and text made of them."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in bound or node.id in {"None", "True", "False"}
+    if isinstance(node, ast.Attribute):  # e.args, type(e).__name__
+        return _constant_like(node.value, bound)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.USub | ast.UAdd) and isinstance(node.operand, ast.Constant)
+    if isinstance(node, ast.JoinedStr):
+        return all(_constant_like(value, bound) for value in node.values)
+    if isinstance(node, ast.FormattedValue):
+        return _constant_like(node.value, bound)
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        return all(_constant_like(element, bound) for element in node.elts)
+    if isinstance(node, ast.Dict):
+        keys_ok = all(key is None or _constant_like(key, bound) for key in node.keys)
+        return keys_ok and all(_constant_like(value, bound) for value in node.values)
+    if isinstance(node, ast.Call):
+        return (isinstance(node.func, ast.Name) and node.func.id in _CONVERTERS and not node.keywords
+                and all(_constant_like(arg, bound) for arg in node.args))
+    return False
+
+
+# -- the message -----------------------------------------------------------------------------------
+
+
+def _action(handler: ast.ExceptHandler) -> str:
+    if any(isinstance(stmt, ast.Return) and stmt.value is not None for stmt in handler.body):
+        return "returns a constant"
+    if any(isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign) for stmt in handler.body):
+        return "assigns a constant"
+    return "swallows the error"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

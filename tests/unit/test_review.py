@@ -1,0 +1,207 @@
+"""Static review: a candidate that wraps the failure in try/except and returns a constant is rejected."""
+
+from __future__ import annotations
+
+import builtins
+from textwrap import dedent
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smartworker.reasoning.review import hidden_error
+
+PATH = "payments/__init__.py"
+
+PAYMENT = dedent('''\
+    def payment_webhook(payment):
+        amount_cents = payment["amount"]
+        return {"amount": amount_cents / 100}
+''')
+
+SMS = dedent('''\
+    def sms_inbound(raw):
+        text = raw.decode("utf-8")
+        return {"text": text}
+''')
+
+
+def _wrap(function: str, handler: str) -> str:
+    """``function`` with its first statement inside ``try`` and ``handler`` after it."""
+    head, first, *rest = function.splitlines()
+    lines = [head, "    try:", "    " + first, *("    " + line for line in dedent(handler).splitlines()), *rest]
+    return "\n".join(lines) + "\n"
+
+
+def _payment_with(handler: str) -> dict[str, str]:
+    return {PATH: _wrap(PAYMENT, handler)}
+
+
+def test_default_on_key_error_is_flagged() -> None:
+    reason = hidden_error({PATH: PAYMENT}, _payment_with('''\
+        except KeyError:
+            amount_cents = 0  # Default value if 'amount' key is missing
+    '''), "KeyError")
+    assert reason is not None
+    assert "KeyError" in reason and "payment_webhook" in reason and "assigns a constant" in reason
+    assert "\n" not in reason
+
+
+def test_returning_the_error_as_data_is_flagged() -> None:
+    changed = {PATH: _wrap(SMS, '''\
+        except UnicodeDecodeError as e:
+            print(f"UnicodeDecodeError: {e}")
+            return {"error": str(e)}
+    ''')}
+    reason = hidden_error({PATH: SMS}, changed, "UnicodeDecodeError")
+    assert reason is not None and "returns a constant" in reason and "sms_inbound" in reason
+
+
+@pytest.mark.parametrize("handler", [
+    '''\
+    except KeyError:
+        amount_cents = payment["amount_received"]
+    ''',
+    '''\
+    except KeyError:
+        amount_cents = convert(payment)
+    ''',
+])
+def test_a_real_fallback_is_not_flagged(handler: str) -> None:
+    assert hidden_error({PATH: PAYMENT}, _payment_with(handler), "KeyError") is None
+
+
+def test_decoding_another_way_is_not_flagged() -> None:
+    changed = {PATH: _wrap(SMS, '''\
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+    ''')}
+    assert hidden_error({PATH: SMS}, changed, "UnicodeDecodeError") is None
+
+
+def test_a_handler_already_in_the_original_is_not_flagged() -> None:
+    original = _payment_with('''\
+        except KeyError:
+            amount_cents = 0
+    ''')[PATH]
+    # The fix changes the code around the old handler and shifts its lines.
+    changed = "import logging\n\n" + original.replace("/ 100", "/ 100.0")
+    assert hidden_error({PATH: original}, {PATH: changed}, "KeyError") is None
+
+
+def test_a_copy_of_an_existing_handler_is_still_new() -> None:
+    handler = '''\
+        except KeyError:
+            amount_cents = 0
+    '''
+    original = _payment_with(handler)[PATH]
+    changed = original + "\n\n" + _wrap(PAYMENT.replace("payment_webhook", "refund_webhook"), handler)
+    reason = hidden_error({PATH: original}, {PATH: changed}, "KeyError")
+    assert reason is not None and "refund_webhook" in reason
+
+
+def test_an_unrelated_exception_type_is_not_flagged() -> None:
+    changed = _payment_with('''\
+        except ValueError:
+            return None
+    ''')
+    assert hidden_error({PATH: PAYMENT}, changed, "KeyError") is None
+
+
+@pytest.mark.parametrize("caught", ["except:", "except Exception:", "except BaseException as exc:",
+                                    "except LookupError:", "except (ValueError, KeyError):",
+                                    "except (KeyError, TypeError) as e:", "except builtins.KeyError:"])
+def test_broad_base_and_tuple_handlers_are_flagged(caught: str) -> None:
+    changed = _payment_with(f"{caught}\n    return None\n")
+    reason = hidden_error({PATH: PAYMENT}, changed, "KeyError")
+    assert reason is not None and "`" + caught.split(" as ")[0].rstrip(":") in reason
+
+
+@pytest.mark.parametrize("handler", [
+    "except KeyError:\n    raise\n",
+    "except KeyError as exc:\n    log.error('bad payment')\n    raise ValueError('no amount') from exc\n",
+    "except KeyError:\n    if strict:\n        raise\n    amount_cents = 0\n",
+])
+def test_a_handler_that_reraises_is_not_flagged(handler: str) -> None:
+    assert hidden_error({PATH: PAYMENT}, _payment_with(handler), "KeyError") is None
+
+
+@pytest.mark.parametrize("body", [
+    "pass",
+    "logger.warning('no amount: %s', e)\n    return",
+    "self.log.exception('boom')\n    return -1",
+    "warnings.warn(str(e))\n    amount_cents: int = 0",
+    "return {'ok': False, 'error': f'{type(e).__name__}: {e}', 'codes': [1, (2, None)]}",
+])
+def test_inert_bodies_are_flagged(body: str) -> None:
+    changed = _payment_with(f"except KeyError as e:\n    {body}\n")
+    assert hidden_error({PATH: PAYMENT}, changed, "KeyError") is not None
+
+
+def test_an_f_string_with_data_is_a_real_answer() -> None:
+    changed = _payment_with("except KeyError:\n    return {'error': f'payment {payment[\"id\"]} has no amount'}\n")
+    assert hidden_error({PATH: PAYMENT}, changed, "KeyError") is None
+
+
+def test_dotted_types() -> None:
+    source = dedent('''\
+        import json
+
+        def parse(raw):
+            try:
+                return json.loads(raw)
+            except json.JSONDecodeError:
+                return {}
+    ''')
+    assert hidden_error({}, {"a.py": source}, "json.decoder.JSONDecodeError") is not None
+    assert hidden_error({}, {"a.py": source.replace("json.JSONDecodeError", "ValueError")},
+                        "json.decoder.JSONDecodeError") is not None
+    # A non-builtin name matches only itself.
+    assert hidden_error({}, {"a.py": source.replace("json.JSONDecodeError", "yaml.YAMLError")},
+                        "json.decoder.JSONDecodeError") is None
+    assert hidden_error({}, {"a.py": source}, "KeyError") is None
+
+
+def test_new_files_non_python_and_broken_sources_are_skipped() -> None:
+    hiding = _payment_with("except KeyError:\n    pass\n")[PATH]
+    assert hidden_error({}, {"new.py": hiding}, "KeyError") is not None  # a new file counts
+    assert hidden_error({}, {"notes.txt": hiding}, "KeyError") is None
+    assert hidden_error({PATH: "def broken(:\n"}, {PATH: hiding}, "KeyError") is None
+    assert hidden_error({PATH: PAYMENT}, {PATH: hiding + "def broken(:\n"}, "KeyError") is None
+    # With an unknown failure type only a catch-all is known to catch it.
+    assert hidden_error({PATH: PAYMENT}, {PATH: hiding}, "") is None
+    assert hidden_error({PATH: PAYMENT}, {PATH: hiding.replace("KeyError", "Exception")}, "") is not None
+
+
+def test_module_level_handler_is_named_as_such() -> None:
+    source = "try:\n    import ujson as json\nexcept ImportError:\n    json = None\n"
+    reason = hidden_error({}, {"m.py": source}, "ImportError")
+    assert reason is not None and "at module level" in reason
+
+
+BUILTIN_EXCEPTIONS = sorted(
+    name for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, Exception)
+)
+
+
+@given(st.sampled_from(BUILTIN_EXCEPTIONS), st.sampled_from(["pass", "return None", "x = 0", "print(e)"]))
+def test_except_exception_hides_every_builtin_error(failure: str, body: str) -> None:
+    changed = _payment_with(f"except Exception as e:\n    {body}\n")
+    reason = hidden_error({PATH: PAYMENT}, changed, failure)
+    assert reason is not None and failure in reason
+
+
+@given(st.sampled_from(BUILTIN_EXCEPTIONS), st.sampled_from(BUILTIN_EXCEPTIONS))
+def test_a_builtin_handler_hides_exactly_its_subclasses(failure: str, caught: str) -> None:
+    changed = _payment_with(f"except {caught}:\n    return None\n")
+    flagged = hidden_error({PATH: PAYMENT}, changed, failure) is not None
+    assert flagged == issubclass(getattr(builtins, failure), getattr(builtins, caught))
+
+
+@given(st.sampled_from(["pass", "return None", "x = 0", "return {'error': str(e)}"]),
+       st.sampled_from(["except:", "except Exception as e:", "except (KeyError, TypeError) as e:"]),
+       st.sampled_from(BUILTIN_EXCEPTIONS))
+def test_an_unchanged_handler_is_never_flagged(body: str, caught: str, failure: str) -> None:
+    source = _payment_with(f"{caught}\n    {body}\n")[PATH]
+    assert hidden_error({PATH: source}, {PATH: source}, failure) is None
