@@ -43,7 +43,7 @@ def test_demo_job_is_fixed_remembered_and_reported(tmp_path: Path, llm: Scripted
                                                     stop_all: list[subprocess.Popen[str]]) -> None:
     box, smtp_port = inbox
     summary = "The job sends username, not email; the handler now falls back to username."
-    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), summary)
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", summary)
     port = free_port()
     env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"), AI_SERVICE_URL=llm.url,
                     APP_SMTP_HOST="127.0.0.1", APP_SMTP_PORT=str(smtp_port), JOB_BACKOFF_MS="10",
@@ -80,7 +80,7 @@ def test_demo_job_is_fixed_remembered_and_reported(tmp_path: Path, llm: Scripted
     assert httpx.post(base + "/memory/search", json={"traceback": "x"}).status_code == 422
 
     # The same bug again: its prompt now carries the remembered resolution.
-    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), summary)
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", summary)
     httpx.get(base + "/")
     poll(lambda: httpx.get(base + "/fixes").json()["total"] == 2
          and all(f["status"] != "running" for f in httpx.get(base + "/fixes").json()["fixes"]), timeout=90)

@@ -89,14 +89,20 @@ async def _grew(service: Any, before: int) -> bool:
 
 
 async def test_correct_fix_is_verified_and_emailed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
-    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "The email key was missing; fall back to username.")
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES\nIt returns the session the docstring promises.",
+               "The email key was missing; fall back to username.")
     dlq_id = await fail_demo(loop_parts["service"])
     record = await loop_parts["resolver"].resolve(dlq_id)
     assert record.status is FixStatus.FIXED, record.reason
     assert record.candidates[0].outcome is not None and record.candidates[0].outcome["status"] == "ok"
+    assert record.candidates[0].review == "yes: It returns the session the docstring promises."
     assert "+" in record.diff and 'data.get("username")' in record.diff
     assert record.summary.startswith("The email key was missing")
-    assert record.llm_calls == 2 and record.prompt_tokens > 0
+    assert record.llm_calls == 3 and record.prompt_tokens > 0
+    # The review was shown the changed code, the data (redacted) and what the job returned.
+    review = llm.requests[1]["messages"][1]["content"]
+    assert 'data.get("username")' in review and '"password": "[REDACTED]"' in review
+    assert "What the handler returned" in review and llm.requests[1]["temperature"] == 0
     # The model was shown the traceback, the failing data (password redacted) and the code.
     prompt = llm.requests[0]["messages"][1]["content"]
     assert "AttributeError" in prompt and ">>>" in prompt and "# File: swdemo/login.py" in prompt
@@ -120,7 +126,7 @@ async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: di
     settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
     resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
                         sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
-    llm.script(reply_files(("swdemo/login.py", HALF_LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)),
+    llm.script(reply_files(("swdemo/login.py", HALF_LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
                "Fall back to the username when the email is absent or null.")
     record = await resolver.resolve(await fail_demo(loop_parts["service"]))
     first, second = record.candidates
@@ -133,6 +139,43 @@ async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: di
     assert "`email` null instead of absent" in retry
     assert record.status is FixStatus.FIXED and second.verdict == "fixed"
     assert "1 variant(s) of its data" in record.reason
+    await resolver.llm.close()  # type: ignore[union-attr]
+
+
+async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: dict[str, Any],
+                                                                   llm: ScriptedLLM) -> None:
+    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
+    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
+                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "NO\nThe user must be the email, not the username.",
+               reply_files(("swdemo/login.py", GOOD_LOGIN)), "NO\nThe same result again.")
+    record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    first, second = record.candidates
+    # The sandbox passed the candidate; the review did not, and its reason went back to the model.
+    assert first.outcome is not None and first.outcome["status"] == "ok"
+    assert first.review == "no: The user must be the email, not the username."
+    assert first.verdict is not None and first.verdict.startswith("not fixed: the job completes, but a review")
+    retry = llm.requests[2]["messages"][-1]["content"]
+    assert "The user must be the email" in retry and "The job returned:" in retry
+    # A second NO: nothing was fixed, and no summary was asked for.
+    assert second.review is not None and second.review.startswith("no:")
+    assert record.status is FixStatus.NOT_FIXED and "breaks the docstring" in record.reason
+    assert llm.chat_calls == 4
+    await resolver.llm.close()  # type: ignore[union-attr]
+
+
+async def test_unreadable_or_disabled_review_leaves_the_verdict(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "I think the code looks fine overall.", "summary")
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.FIXED and record.candidates[0].review is not None
+    assert record.candidates[0].review.startswith("unreadable")
+    settings = loop_parts["settings"].model_copy(update={"ai_output_review": False})
+    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
+                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "summary")
+    record = await resolver.resolve(await fail_demo(loop_parts["service"], {**DEMO_DATA, "password": "p2"}))
+    assert record.status is FixStatus.FIXED and record.candidates[0].review is None
+    assert llm.chat_calls == 2 and record.summary == "summary"
     await resolver.llm.close()  # type: ignore[union-attr]
 
 
@@ -212,7 +255,7 @@ async def _completed(service: Any, job_id: str) -> bool:
 async def test_identical_failures_attach_to_one_resolution(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
     import asyncio
 
-    llm.script(Step(text=reply_files(("swdemo/login.py", GOOD_LOGIN)), delay_s=1.0), "summary")
+    llm.script(Step(text=reply_files(("swdemo/login.py", GOOD_LOGIN)), delay_s=1.0), "YES", "summary")
     first = await fail_demo(loop_parts["service"])
     second = await fail_demo(loop_parts["service"], {**DEMO_DATA, "password": "other"})
     a, b = await asyncio.gather(loop_parts["resolver"].resolve(first), loop_parts["resolver"].resolve(second))
@@ -221,7 +264,7 @@ async def test_identical_failures_attach_to_one_resolution(loop_parts: dict[str,
     owner, attached = (a, b) if a.status is FixStatus.FIXED else (b, a)
     assert attached.attached_to == owner.id
     assert (await loop_parts["resolver"].records.get(owner.id)).attached == [attached.dlq_id]
-    assert llm.chat_calls == 2  # one fix and one summary, not two of each
+    assert llm.chat_calls == 3  # one fix, one review and one summary, not two of each
 
 
 async def test_failure_that_does_not_reproduce_is_not_sent_to_the_llm(loop_parts: dict[str, Any],

@@ -41,6 +41,7 @@ class Candidate:
     rejected: str | None = None  #: why the proposal was not applied
     diff: str = ""
     verdict: str | None = None  #: "fixed" / "not fixed: ..." from the sandbox
+    review: str | None = None  #: the contract review of a verified candidate: "yes: ...", "no: ..."
     outcome: dict[str, Any] | None = None  #: the failing job's sandbox run (exit, tails, duration)
     replays: list[dict[str, Any]] = field(default_factory=list)
     prompt_tokens: int = 0

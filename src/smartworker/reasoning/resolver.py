@@ -20,6 +20,8 @@ from smartworker.logs import get_logger
 from smartworker.notify.email import EmailNotifier, FixReport
 from smartworker.queues import DeadJob, Queues, now_ms
 from smartworker.reasoning.context import FailureContext, extract
+from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
+from smartworker.reasoning.contract import ContractReview, parse_review, review_messages
 from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
 from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
@@ -32,7 +34,7 @@ from smartworker.reasoning.variants import (
     nearby_fields,
     touched_fields,
 )
-from smartworker.redaction import redact_text
+from smartworker.redaction import redact, redact_text
 from smartworker.sandbox.base import SandboxBackend, SandboxOutcome, SandboxRequest
 from smartworker.sandbox.verdict import baseline, verify
 
@@ -237,7 +239,16 @@ class Resolver:
             candidate.verdict = "fixed" if verdict.fixed else f"not fixed: {verdict.reason}"
             await self.records.save(record)
             if verdict.fixed:
-                return Resolution(True, f"candidate {index}: {verdict.reason}", candidate.diff, proposal.files)
+                review = await self._review(proposal.files, ctx.data, verdict.failing.result, candidate, record)
+                if review.accepted is not False:
+                    return Resolution(True, f"candidate {index}: {verdict.reason}", candidate.diff, proposal.files)
+                wrong = f"the job completes, but a review says its result breaks the docstring: {review.reason}"
+                candidate.verdict = f"not fixed: {wrong}"
+                await self.records.save(record)
+                last_reason = f"candidate {index}: {wrong}"
+                result = json.dumps(redact(verdict.failing.result), default=str)[:TAIL]
+                feedback = Feedback(completion.text, wrong, f"The job returned: {result}")
+                continue
             last_reason = f"candidate {index}: {verdict.reason}"
             failing = next((o for o in verdict.runs if not o.ok), verdict.failing)
             feedback = Feedback(completion.text, verdict.reason, redact_text(failing.traceback or failing.reason),
@@ -263,6 +274,25 @@ class Resolver:
         record.completion_tokens += completion.completion_tokens
         record.llm_calls += 1
         return completion
+
+    async def _review(self, files: dict[str, str], data: dict[str, Any], result: Any, candidate: Candidate,
+                      record: FixRecord) -> ContractReview:
+        """The contract review of a verified candidate; a failed call leaves the verdict standing."""
+        if self.llm is None or not self.settings.ai_output_review:
+            return ContractReview(None, "")
+        try:
+            completion = await self.llm.complete(review_messages(files, data, result), temperature=0.0,
+                                                 max_tokens=REVIEW_MAX_TOKENS, seed=1)
+        except LLMError as exc:
+            log.warning("no contract review for a verified candidate", fix_id=record.id, error=exc.message)
+            return ContractReview(None, "")
+        record.prompt_tokens += completion.prompt_tokens
+        record.completion_tokens += completion.completion_tokens
+        record.llm_calls += 1
+        review = parse_review(completion.text)
+        answer = {True: "yes", False: "no", None: "unreadable"}[review.accepted]
+        candidate.review = f"{answer}: {review.reason}" if review.reason else answer
+        return review
 
     async def _summarise(self, ctx: FailureContext, diff: str, record: FixRecord) -> str:
         if self.llm is None:
