@@ -79,6 +79,8 @@ async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memo
         "tokens": [record.prompt_tokens, record.completion_tokens],
         "candidates": len(record.candidates),
         "rejections": [c.rejected for c in record.candidates if c.rejected],
+        # What became of each candidate, and the contract review's answer where one was asked.
+        "trail": [{"outcome": c.rejected or c.verdict, "review": c.review} for c in record.candidates],
         "reason": reason,
         "diff": record.diff,
         "memory": record.memory,

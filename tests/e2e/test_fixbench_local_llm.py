@@ -7,7 +7,6 @@ context, LLM, bwrap sandbox verdict, then the case's hidden acceptance check. CI
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,26 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from smartworker.errors import ConfigurationError
 from smartworker.reasoning import local_model
 
 from .conftest import ROOT, clean_env, free_port
-
-
-def _real_model_installed() -> bool:
-    try:
-        local_model.part_files("1.5b")
-    except ConfigurationError:
-        return False
-    return importlib.util.find_spec("xllamacpp") is not None
-
 
 #: A case the 1.5B model fixed in every recorded run (docs/benchmarks.md): an integer index from `/`.
 CASE = "median_price_true_division"
 
 
 @pytest.mark.local_llm
-@pytest.mark.skipif(not _real_model_installed(), reason="the 1.5B model parts or xllamacpp are not installed")
+@pytest.mark.skipif(not local_model.installed("1.5b"), reason="the 1.5B model parts or xllamacpp are not installed")
 def test_a_fixbench_case_is_really_fixed_by_the_local_model(tmp_path: Path) -> None:
     out = tmp_path / "rows.json"
     env = clean_env(APP_DATA_DIR=str(tmp_path / "data"), AI_LOCAL_LLM_PORT=str(free_port()), AI_TIMEOUT="600")

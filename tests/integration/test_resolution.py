@@ -107,6 +107,8 @@ async def test_correct_fix_is_verified_and_emailed(loop_parts: dict[str, Any], l
     prompt = llm.requests[0]["messages"][1]["content"]
     assert "AttributeError" in prompt and ">>>" in prompt and "# File: swdemo/login.py" in prompt
     assert '"password": "[REDACTED]"' in prompt and "alice@example.com" in prompt
+    # ... and, from the sandbox's reproduction, what the failing line held.
+    assert "## Values on the failing line when it raised\n```\nemail = None\n```" in prompt
     # The host's file was not touched.
     assert (DEMO_APP_ROOT / "swdemo" / "login.py").read_text() == LOGIN
     stored = await loop_parts["resolver"].records.get(record.id)

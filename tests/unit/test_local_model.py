@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import importlib.util
 import shutil
 import socket
 import subprocess
@@ -188,16 +187,8 @@ def test_start_refuses_a_missing_model(tmp_path: Path) -> None:
         local_model.start(tmp_path / "none.gguf")
 
 
-def _real_model_installed() -> bool:
-    try:
-        local_model.part_files("1.5b")
-    except ConfigurationError:
-        return False
-    return importlib.util.find_spec("xllamacpp") is not None
-
-
 @pytest.mark.local_llm
-@pytest.mark.skipif(not _real_model_installed(), reason="the 1.5B model parts or xllamacpp are not installed")
+@pytest.mark.skipif(not local_model.installed("1.5b"), reason="the 1.5B model parts or xllamacpp are not installed")
 def test_real_model_answers_a_chat_completion(tmp_path_factory: pytest.TempPathFactory) -> None:
     path = pull(tmp_path_factory.mktemp("data"))
     server = local_model.start(path, port=_free_port(), ctx_size=2048, alias="qwen2.5-coder-1.5b-instruct",

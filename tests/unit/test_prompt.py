@@ -113,6 +113,9 @@ def test_failing_values_section_is_redacted_and_absent_when_empty(tmp_path: Path
     assert "hunter2" not in user
     assert "## Values on the failing line" not in fix_messages(ctx)[1]["content"]
     assert failing_values({}) == ""
+    # Values are Python reprs: secrets inside a dict's repr are masked too.
+    shown = failing_values({"data": "{'email': 'a@b.c', 'password': 'wonderland'}"})
+    assert shown == "data = {'email': 'a@b.c', 'password': '[REDACTED]'}"
 
 
 def test_feedback_carries_the_new_runs_values(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ FixBench's false fixes are exactly that: a zero rate where the docstring says "e
 appears", ``{"error": ...}`` where it promises customers, an empty histogram where it promises
 five buckets. Shown the changed code, the job's data and what the handler returned, the same small
 model that wrote the fix answers "is this what the docstring promises?" far better than it writes
-code: on the recorded FixBench candidates it said NO to 8 of 12 false fixes and YES to all 14 real
+code: on 35 recorded FixBench candidates it said NO to 10 of 18 false fixes and YES to all 17 real
 ones (docs/benchmarks.md). A NO sends the candidate back with the model's reason; an answer we
 cannot read, or no answer at all, leaves the sandbox's verdict standing.
 """

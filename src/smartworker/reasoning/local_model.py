@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import signal
@@ -128,6 +129,15 @@ def part_files(model: str | ModelSpec = DEFAULT_MODEL) -> list[Path]:
             raise ConfigurationError(f"model part {dist_name} has no data/{wanted}: {REINSTALL_HINT}")
         found.append(path)
     return found
+
+
+def installed(model: str | ModelSpec = DEFAULT_MODEL) -> bool:
+    """Whether the model's parts and the xllamacpp server are installed (the ``local-llm`` extra)."""
+    try:
+        part_files(model)
+    except ConfigurationError:
+        return False
+    return importlib.util.find_spec("xllamacpp") is not None
 
 
 # -- pull ------------------------------------------------------------------------------------------

@@ -150,6 +150,9 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
         sources=_sources(ctx),
         memory=memory_text,
         targets=", ".join(ctx.sources) or "the handler's module",
+        # Not used by the shipped template; kept so a template can ask for the failing function only.
+        function=ctx.failing_location.function if ctx.failing_location else ctx.job_name,
+        path=ctx.failing_location.path if ctx.failing_location else next(iter(ctx.sources), ""),
     )
     messages = [
         {"role": "system", "content": template("system").template.strip()},
