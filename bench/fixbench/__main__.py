@@ -2,9 +2,12 @@
 
 For each case: the handler fails on its data in the sandbox (that traceback is the failure the
 pipeline sees), then context → memory → LLM → proposal → sandbox verdict, exactly as for a dead job.
-A claimed fix is then judged by the case's hidden acceptance inputs: fixed, or a false fix.
+The case's ``history`` (jobs the handler completed before) plays the recent successful inputs a
+production worker keeps for the regression replay. A claimed fix is then judged by the case's hidden
+acceptance inputs: fixed, or a false fix.
 
     python -m bench.fixbench [--candidates 4] [--case ID ...] [--json results.json] [--no-memory]
+                             [--no-history]
 
 The LLM is AI_SERVICE_URL when set, else the bundled local model (started here).
 """
@@ -37,7 +40,8 @@ from .cases import Case, load_cases
 from .report import CaseResult, Verdict, format_summary, summarize
 
 
-async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memory: Any | None) -> dict[str, Any]:
+async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memory: Any | None, *,
+                   history: bool = True) -> dict[str, Any]:
     """One case end to end; returns a row for the table and the JSON output."""
     started = time.monotonic()
     request = SandboxRequest(app_root=case.app_dir, app_module=case.app_module, handler=case.handler,
@@ -57,7 +61,7 @@ async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memo
             await memory.remember_failure(ctx)
         result = await resolver.run(ctx, case.failing_data, record,
                                     target=Target(case.app_dir, case.app_module, hazard_testing=True),
-                                    replay_inputs=[])
+                                    replay_inputs=list(case.history) if history else [])
         reason = result.reason
         if result.fixed:
             report = await asyncio.to_thread(check_acceptance, case, result.files)
@@ -107,9 +111,11 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", action="append", default=[], help="run only these case ids")
     parser.add_argument("--json", type=Path, default=None, help="write every row here")
     parser.add_argument("--no-memory", action="store_true", help="skip PostgreSQL + pgvector")
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not replay the cases' earlier successful jobs (as if the handler were new)")
     args = parser.parse_args(argv)
 
-    overrides: dict[str, Any] = {"sandbox_replay_k": 0, "smtp_host": None}
+    overrides: dict[str, Any] = {"smtp_host": None}
     if args.candidates:
         overrides["ai_candidates"] = args.candidates
     settings = load_settings(**overrides)
@@ -137,9 +143,10 @@ async def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     try:
         print(f"FixBench: {len(cases)} cases, model {settings.ai_model_name} at {llm.url}, "
-              f"candidates={settings.ai_candidates}, memory={'on' if memory else 'off'}", flush=True)
+              f"candidates={settings.ai_candidates}, memory={'on' if memory else 'off'}, "
+              f"history={'off' if args.no_history else 'on'}", flush=True)
         for case in cases:
-            row = await run_case(case, resolver, sandbox, memory)
+            row = await run_case(case, resolver, sandbox, memory, history=not args.no_history)
             rows.append(row)
             print(f"{row['case']:<34} {row['kind']:<22} {row['verdict']:<10} {row['candidates']:>2} cand "
                   f"{row['seconds']:>7.1f}s  {sum(row['tokens']):>6} tok  {row['reason'][:70]}", flush=True)
@@ -159,7 +166,10 @@ async def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"settings": {"model": settings.ai_model_name,
                                                       "candidates": settings.ai_candidates,
-                                                      "temperature": settings.ai_temperature},
+                                                      "temperature": settings.ai_temperature,
+                                                      "history": not args.no_history,
+                                                      "output_review": settings.ai_output_review,
+                                                      "variants": settings.sandbox_variants},
                                          "summary": asdict(summary), "rows": rows}, indent=2))
     return 0
 

@@ -5,8 +5,9 @@ A case is a folder ``cases/<id>/`` with:
 - ``app/``: an app root; ``app_module`` is a package in it that registers ``handler``;
 - ``case.json``: ``id``, ``kind``, ``description`` (for humans, never shown to the LLM),
   ``app_module``, ``handler``, ``failing_data``, optional ``failing_error`` (the exception type
-  ``failing_data`` raises), optional ``false_fix_trap`` and ``acceptance``, a list of
-  ``{"data": ..., "expected": ...}`` or ``{"data": ..., "raises": "ExceptionType"}``;
+  ``failing_data`` raises), optional ``false_fix_trap``, optional ``history`` (inputs the handler
+  completed before the failure, replayed as production's recent successful jobs) and ``acceptance``,
+  a list of ``{"data": ..., "expected": ...}`` or ``{"data": ..., "raises": "ExceptionType"}``;
 - ``reference_fix/``: the corrected files, paths relative to ``app/`` (used only by tests);
 - ``naive_fix/`` (trap cases): a plausible wrong fix that stops the crash but fails acceptance.
 """
@@ -69,6 +70,8 @@ class Case:
     false_fix_trap: bool
     acceptance: tuple[AcceptanceInput, ...]
     root: Path
+    #: jobs the handler completed before the failure: production's recent successful inputs
+    history: tuple[dict[str, Any], ...] = ()
 
     @property
     def app_dir(self) -> Path:
@@ -140,6 +143,9 @@ def load_case(folder: Path) -> Case:
     failing_error = raw.get("failing_error")
     if failing_error is not None and not isinstance(failing_error, str):
         raise CaseError(f"{where}: 'failing_error' must be a str")
+    history = raw.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(item, dict) for item in history):
+        raise CaseError(f"{where}: 'history' must be a list of objects")
     return Case(
         id=case_id,
         kind=kind,
@@ -151,6 +157,7 @@ def load_case(folder: Path) -> Case:
         false_fix_trap=bool(raw.get("false_fix_trap", False)),
         acceptance=tuple(checks),
         root=folder,
+        history=tuple(history),
     )
 
 

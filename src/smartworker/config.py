@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     sandbox_file_mb: int = _env("SANDBOX_FILE_MB", 16, ge=1)
     sandbox_concurrency: int = _env("SANDBOX_CONCURRENCY", 2, ge=1, le=64)
     sandbox_replay_k: int = _env("SANDBOX_REPLAY_K", 3, ge=0, le=50)
+    #: A replayed earlier job must also return what the original code returns for it (when stable).
+    sandbox_replay_compare: bool = _env("SANDBOX_REPLAY_COMPARE", True)
     #: Also run the failing data with touched fields null instead of absent (and the reverse).
     sandbox_variants: bool = _env("SANDBOX_VARIANTS", True)
     sandbox_docker_image: str = _env("SANDBOX_DOCKER_IMAGE", "python:3.11-slim")

@@ -19,6 +19,7 @@ from smartworker.config import DEMO_APP_ROOT
 from smartworker.errors import SandboxUnavailableError
 from smartworker.sandbox import SandboxLimits, SandboxRequest, SandboxStatus, baseline, verify
 from smartworker.sandbox.bwrap import BwrapSandbox
+from smartworker.sandbox.verdict import UNCOMPARED, replay_references
 
 LIMITS = SandboxLimits(timeout_s=4.0, memory_mb=512, cpu_s=2, max_procs=32, file_mb=4)
 FAILING = {"password": "wonderland", "username": "alice@example.com"}
@@ -242,3 +243,40 @@ async def test_tolerant_variant_fails_only_on_the_original_error(sandbox: BwrapS
     else:
         assert verdict.reason.startswith("the job still fails with `campaigns` empty (in the job data) (error: ")
         assert "ZeroDivisionError" in verdict.reason
+
+
+async def test_replays_must_return_what_the_original_code_returns(sandbox: BwrapSandbox) -> None:
+    references = await replay_references(sandbox, login_request(), [*REPLAYS, FAILING])
+    # The failing job is no earlier success: the original code cannot handle it, so it is dropped.
+    assert [r.data for r in references] == REPLAYS
+    assert [r.result for r in references] == [{"user": "bob@example.com", "authenticated": True},
+                                              {"user": "alice@example.com", "authenticated": False}]
+    expected = [r.result for r in references]
+    verdict = await verify(sandbox, login_request({"swdemo/login.py": FIXED}), FAILING, REPLAYS, expected=expected)
+    assert verdict.fixed, verdict.reason
+    # Completes everywhere, but answers an earlier job differently: a regression.
+    loose = FIXED.replace("return {", 'return {"checked": True, ')
+    verdict = await verify(sandbox, login_request({"swdemo/login.py": loose}), FAILING, REPLAYS, expected=expected)
+    assert not verdict.fixed
+    assert verdict.reason.startswith("regression on replay 1 of 2: an earlier job that worked now returns ")
+    assert '"checked": true' in verdict.reason and "instead of" in verdict.reason
+
+
+async def test_an_unstable_result_is_not_compared(sandbox: BwrapSandbox) -> None:
+    clock = LOGIN.replace("import hmac", "import hmac\nimport time").replace(
+        'return {"user": email', 'return {"at": time.time_ns(), "user": email')
+    # replay_references runs the ORIGINAL tree, so the clock version is laid out as an app of its own.
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "swdemo").mkdir()
+        (root / "swdemo" / "__init__.py").write_text((DEMO_APP_ROOT / "swdemo" / "__init__.py").read_text())
+        (root / "swdemo" / "login.py").write_text(clock)
+        for extra in (DEMO_APP_ROOT / "swdemo").glob("*.py"):
+            if extra.name not in ("__init__.py", "login.py"):
+                (root / "swdemo" / extra.name).write_text(extra.read_text())
+        timed = SandboxRequest(app_root=root, app_module="swdemo", handler="login")
+        [reference] = await replay_references(sandbox, timed, REPLAYS[:1])
+        assert reference.result is UNCOMPARED
+        verdict = await verify(sandbox, timed, FAILING | {"email": "alice@example.com"}, REPLAYS[:1],
+                               expected=[reference.result])
+        assert verdict.fixed, verdict.reason

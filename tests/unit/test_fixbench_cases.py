@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.fixbench.acceptance import check_acceptance, judge, patched_tree, run_failing, run_inputs, same_value
-from bench.fixbench.cases import KINDS, AcceptanceInput, Case, load_cases
+from bench.fixbench.cases import KINDS, AcceptanceInput, Case, CaseError, load_case, load_cases
 from bench.fixbench.report import CaseResult, Verdict, format_summary, percentile, summarize
 
 from smartworker.reasoning.context import extract
@@ -49,6 +50,58 @@ def test_case_is_sound(case: Case) -> None:
     fixed = check_acceptance(case, case.reference_fix())
     assert fixed.passed, [(v.check.data, v.outcome) for v in fixed.failures]
     assert set(case.reference_fix()) <= set(case.app_files()), "a reference fix changes existing files"
+
+
+
+#: Cases whose handler, as shipped, raises on every input (the bad line runs unconditionally), so
+#: production never recorded a successful job for it: the replay would drop any history anyway.
+NEVER_COMPLETED = frozenset({"median_price_true_division", "sms_inbound_bytes_body", "webhook_signature_str_key"})
+WITH_HISTORY = [case for case in CASES if case.id not in NEVER_COMPLETED]
+
+
+def test_every_case_that_ever_worked_has_history() -> None:
+    assert {case.id for case in CASES} >= NEVER_COMPLETED
+    assert all(len(case.history) >= 2 for case in WITH_HISTORY), [c.id for c in WITH_HISTORY if len(c.history) < 2]
+    assert all(not case.history for case in CASES if case.id in NEVER_COMPLETED)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in NEVER_COMPLETED], ids=lambda c: c.id)
+def test_cases_without_history_never_complete_a_job(case: Case) -> None:
+    inputs = [case.failing_data, *(check.data for check in case.acceptance)]
+    with patched_tree(case.app_dir) as root:
+        outcomes = run_inputs(root, case.app_module, case.handler, inputs)
+    assert not any(outcome.ok for outcome in outcomes)
+
+
+@pytest.mark.parametrize("case", WITH_HISTORY, ids=lambda c: c.id)
+def test_history_worked_and_a_correct_fix_keeps_its_answers(case: Case) -> None:
+    with patched_tree(case.app_dir) as root:
+        before = run_inputs(root, case.app_module, case.handler, case.history)
+    with patched_tree(case.app_dir, case.reference_fix()) as root:
+        after = run_inputs(root, case.app_module, case.handler, case.history)
+    for data, old, new in zip(case.history, before, after, strict=True):
+        assert old.ok, (data, old)
+        assert new.ok and same_value(new.result, old.result), (data, old.result, new)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_history_is_not_the_failing_job_nor_a_hidden_input(case: Case) -> None:
+    seen = [case.failing_data, *(check.data for check in case.acceptance)]
+    assert not [data for data in case.history if data in seen]
+
+
+def test_history_must_be_a_list_of_objects(tmp_path: Path) -> None:
+    folder = tmp_path / CASES[0].id
+    shutil.copytree(CASES[0].root, folder)
+    raw = json.loads((folder / "case.json").read_text(encoding="utf-8"))
+    assert load_case(folder).history == tuple(raw["history"])
+    raw["history"] = [{"ok": 1}, "not an object"]
+    (folder / "case.json").write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(CaseError, match="history"):
+        load_case(folder)
+    del raw["history"]
+    (folder / "case.json").write_text(json.dumps(raw), encoding="utf-8")
+    assert load_case(folder).history == ()
 
 
 @pytest.mark.parametrize("case", TRAPS, ids=lambda c: c.id)

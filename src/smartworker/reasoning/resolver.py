@@ -36,7 +36,7 @@ from smartworker.reasoning.variants import (
 )
 from smartworker.redaction import redact, redact_text
 from smartworker.sandbox.base import SandboxBackend, SandboxOutcome, SandboxRequest
-from smartworker.sandbox.verdict import baseline, verify
+from smartworker.sandbox.verdict import ReplayReference, baseline, replay_references, verify
 
 log = get_logger(__name__)
 
@@ -185,6 +185,9 @@ class Resolver:
             return Resolution(False, "no LLM configured (AI_SERVICE_URL, or install the local model)")
         hint = await self._memory_hint(ctx, record)
         originals = self._originals(target_root=template.app_root, paths=list(ctx.sources))
+        references = await replay_references(self.sandbox, template, replay_inputs[:self.settings.sandbox_replay_k])
+        if not self.settings.sandbox_replay_compare:
+            references = [ReplayReference(r.data) for r in references]
         feedback: Feedback | None = None
         last_reason = "no candidate was tried"
         best_diff = ""
@@ -225,9 +228,10 @@ class Resolver:
             started = time.monotonic()
             try:
                 strict, tolerant = self._variants(ctx, data, candidate.diff)
-                verdict = await verify(self.sandbox, _with_files(template, proposal.files), data, replay_inputs,
-                                       max_replays=self.settings.sandbox_replay_k, variants=strict,
-                                       tolerant=tolerant, failure_type=ctx.exception_type or None)
+                verdict = await verify(self.sandbox, _with_files(template, proposal.files), data,
+                                       [r.data for r in references], variants=strict, tolerant=tolerant,
+                                       failure_type=ctx.exception_type or None,
+                                       expected=[r.result for r in references])
             except SandboxError as exc:
                 candidate.verdict = f"not fixed: sandbox error: {exc}"
                 last_reason = candidate.verdict

@@ -10,10 +10,12 @@ runs the original code first so a verdict is never given on a failure the sandbo
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from smartworker.redaction import redact
 from smartworker.sandbox.base import (
     ABNORMAL_STATUSES,
     SandboxBackend,
@@ -60,11 +62,51 @@ def _repeats(outcome: SandboxOutcome, failure_type: str | None) -> bool:
     return outcome.status is SandboxStatus.ERROR and failure_type is not None and outcome.exc_type == failure_type
 
 
+#: An expected replay result that is not compared (the original code did not give a stable one).
+UNCOMPARED: Any = object()
+
+
+@dataclass(frozen=True)
+class ReplayReference:
+    """An earlier successful input as the ORIGINAL code handles it today."""
+
+    data: dict[str, Any]
+    result: Any = UNCOMPARED  #: what a candidate must return too; UNCOMPARED when not stable
+
+
+async def replay_references(backend: SandboxBackend, request: SandboxRequest,
+                            inputs: Sequence[dict[str, Any]]) -> list[ReplayReference]:
+    """Run the original code twice on each earlier successful input. Inputs it no longer handles are
+    dropped; a result both runs agree on becomes the result a candidate must give (a fix for one
+    job must not change the answer to jobs that already worked). A result that differs between two
+    runs (a timestamp, a random id) is not compared, only required to come back at all."""
+    original = replace(request, changed_files={})
+    runs = await asyncio.gather(*(backend.run(original.with_data(d)) for d in inputs for _ in range(2)))
+    references = []
+    for index, data in enumerate(inputs):
+        first, second = runs[2 * index], runs[2 * index + 1]
+        if not (first.ok and second.ok):
+            continue
+        stable = _canonical(first.result) == _canonical(second.result)
+        references.append(ReplayReference(data, first.result if stable else UNCOMPARED))
+    return references
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _shown(value: Any, limit: int = 300) -> str:
+    # Results go into reasons, which reach the prompt, the record and the email.
+    text = json.dumps(redact(value), sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 async def verify(backend: SandboxBackend, request_template: SandboxRequest, failing_data: dict[str, Any],
                  replay_inputs: Sequence[dict[str, Any]], *, max_replays: int | None = None,
                  variants: Mapping[str, dict[str, Any]] | None = None,
                  tolerant: Mapping[str, dict[str, Any]] | None = None,
-                 failure_type: str | None = None) -> Verdict:
+                 failure_type: str | None = None, expected: Sequence[Any] | None = None) -> Verdict:
     """Run the failed job's data, then its ``variants`` (description -> data: the same job in a form
     producers also send, which must complete too), its ``tolerant`` variants (which must only not raise
     ``failure_type``, the original exception type, nor end abnormally) and up to ``max_replays``
@@ -73,8 +115,9 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
 
     A tolerant variant is data the handler may rightly refuse (an empty list): another exception is
     an answer, the original one is the bug still there. With no ``failure_type`` only an abnormal end
-    fails it. The other runs start only once the failing data passes, concurrently up to the
-    backend's limit.
+    fails it. ``expected`` (aligned with ``replay_inputs``; see :func:`replay_references`) holds the
+    result each replay must give, or UNCOMPARED. The other runs start only once the failing data
+    passes, concurrently up to the backend's limit.
     """
     failing = await backend.run(request_template.with_data(failing_data))
     if not failing.ok:
@@ -91,10 +134,15 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
         if _repeats(outcome, failure_type):
             return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
     replays = runs[len(checks) + len(lenient):]
+    wanted = list(expected or [])
     for index, outcome in enumerate(replays, 1):
         if not outcome.ok:
             return Verdict(False, f"regression on replay {index} of {len(replays)} ({_describe(outcome)})",
                            failing, runs)
+        want = wanted[index - 1] if index <= len(wanted) else UNCOMPARED
+        if want is not UNCOMPARED and _canonical(outcome.result) != _canonical(want):
+            return Verdict(False, f"regression on replay {index} of {len(replays)}: an earlier job that worked "
+                                  f"now returns {_shown(outcome.result)} instead of {_shown(want)}", failing, runs)
     done = [f"{len(checks)} variant(s) of its data" if checks else "",
             f"{len(replays)} earlier input(s)" if replays else ""]
     checked = " and ".join(d for d in done if d)
