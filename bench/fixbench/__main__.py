@@ -35,7 +35,7 @@ from smartworker.reasoning.records import FixRecord
 from smartworker.reasoning.resolver import Resolver, Target
 from smartworker.sandbox.base import SandboxBackend, SandboxRequest, create_sandbox
 
-from .acceptance import check_acceptance
+from .acceptance import check_acceptance, files_from_diff
 from .cases import Case, load_cases
 from .report import CaseResult, Verdict, format_summary, summarize
 
@@ -84,11 +84,25 @@ async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memo
         "candidates": len(record.candidates),
         "rejections": [c.rejected for c in record.candidates if c.rejected],
         # What became of each candidate, and the contract review's answer where one was asked.
-        "trail": [{"outcome": c.rejected or c.verdict, "review": c.review} for c in record.candidates],
+        "trail": await _trail(case, record),
         "reason": reason,
         "diff": record.diff,
         "memory": record.memory,
     }
+
+
+async def _trail(case: Case, record: FixRecord) -> list[dict[str, Any]]:
+    """What became of each candidate; for those the sandbox passed (so the contract review judged
+    them), also whether the hidden acceptance check passes: how often the review is right."""
+    trail: list[dict[str, Any]] = []
+    for candidate in record.candidates:
+        step: dict[str, Any] = {"outcome": candidate.rejected or candidate.verdict, "review": candidate.review}
+        if candidate.review is not None and candidate.diff:
+            files = await asyncio.to_thread(files_from_diff, case, candidate.diff)
+            report = await asyncio.to_thread(check_acceptance, case, files) if files is not None else None
+            step["acceptance"] = None if report is None else report.passed
+        trail.append(step)
+    return trail
 
 
 async def start_llm(settings: Settings, workdir: Path) -> tuple[ChatClient, Any]:

@@ -189,3 +189,17 @@ def check_acceptance(
                               timeout=timeout)
     verdicts = tuple(InputVerdict(c, o, judge(c, o)) for c, o in zip(case.acceptance, outcomes, strict=True))
     return AcceptanceReport(case.id, verdicts)
+
+
+def files_from_diff(case: Case, diff: str) -> dict[str, str] | None:
+    """The changed files a unified diff of the pipeline's makes of ``case``'s app, or None if it does
+    not apply. Lets the benchmark judge every candidate the sandbox passed, not only the last."""
+    changed = sorted({line[6:] for line in diff.splitlines() if line.startswith("+++ b/")})
+    if not changed:
+        return None
+    with patched_tree(case.app_dir) as root:
+        done = subprocess.run(["patch", "-p1", "-s", "--batch", "-d", str(root)], input=diff, text=True,
+                              capture_output=True, timeout=30, check=False)
+        if done.returncode != 0:
+            return None
+        return {name: (root / _safe_relative(name)).read_text(encoding="utf-8") for name in changed}

@@ -14,7 +14,15 @@ import pytest
 # bench/ is not an installed package; the repository root makes ``bench.fixbench`` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.fixbench.acceptance import check_acceptance, judge, patched_tree, run_failing, run_inputs, same_value
+from bench.fixbench.acceptance import (
+    check_acceptance,
+    files_from_diff,
+    judge,
+    patched_tree,
+    run_failing,
+    run_inputs,
+    same_value,
+)
 from bench.fixbench.cases import KINDS, AcceptanceInput, Case, CaseError, load_case, load_cases
 from bench.fixbench.report import CaseResult, Verdict, format_summary, percentile, summarize
 
@@ -219,3 +227,13 @@ def test_percentile_nearest_rank() -> None:
     assert percentile(values, 0.95) == 19.0
     assert percentile(values, 0.5) == 10.0
     assert percentile([], 0.95) is None
+
+
+@pytest.mark.parametrize("case", CASES[:6], ids=lambda c: c.id)
+def test_a_pipeline_diff_gives_back_the_changed_files(case: Case) -> None:
+    reference = case.reference_fix()
+    diff = unified_diff(case.app_files(), reference)
+    assert files_from_diff(case, diff) == reference
+    assert files_from_diff(case, "") is None
+    broken = diff.replace("\n-", "\n-nonsense ", 1)
+    assert files_from_diff(case, broken) is None
