@@ -181,6 +181,16 @@ async def test_unreadable_or_disabled_review_leaves_the_verdict(loop_parts: dict
     await resolver.llm.close()  # type: ignore[union-attr]
 
 
+async def test_a_result_with_redacted_values_is_not_reviewed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    # The fixed login returns a token: the reviewer could only see "[REDACTED]", so it is not asked.
+    tokened = GOOD_LOGIN.replace('return {"user": email', 'return {"session_token": "s3cr3t-" + email, "user": email')
+    llm.script(reply_files(("swdemo/login.py", tokened)), "summary")
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.FIXED, record.reason
+    assert record.candidates[0].review is not None and record.candidates[0].review.startswith("skipped:")
+    assert llm.chat_calls == 2 and all("What the handler returned" not in str(r) for r in llm.requests)
+
+
 async def test_wrong_fix_is_not_fixed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
     llm.script(reply_files(("swdemo/login.py", WRONG_LOGIN)))
     record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))

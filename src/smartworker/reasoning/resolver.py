@@ -284,6 +284,10 @@ class Resolver:
         """The contract review of a verified candidate; a failed call leaves the verdict standing."""
         if self.llm is None or not self.settings.ai_output_review:
             return ContractReview(None, "")
+        if redact(result) != result:
+            # The model would judge "[REDACTED]" instead of the real value, and say NO to a right answer.
+            candidate.review = "skipped: the result holds values redacted before any LLM sees them"
+            return ContractReview(None, "")
         try:
             completion = await self.llm.complete(review_messages(files, data, result), temperature=0.0,
                                                  max_tokens=REVIEW_MAX_TOKENS, seed=1)
