@@ -1,0 +1,61 @@
+"""How often the contract review is right, on candidates that FixBench runs already judged.
+
+    python -m bench.fixbench.review_eval docs/fixbench/RUN.json [...]
+
+For every row whose candidate the sandbox passed (verdict fixed or false_fix), the diff is laid over
+the case's app, the failing data is run to get the job's result, and the review prompt the resolver
+uses is sent to AI_SERVICE_URL. A good review says YES to fixes and NO to false fixes. Prints one
+line per candidate and a two-by-two count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+
+from smartworker.config import load_settings
+from smartworker.reasoning.contract import MAX_TOKENS, parse_review, review_messages
+from smartworker.reasoning.llm import ChatClient
+
+from .acceptance import files_from_diff, patched_tree, run_inputs
+from .cases import load_cases
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.fixbench.review_eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", type=Path, nargs="+", help="FixBench --json outputs")
+    args = parser.parse_args(argv)
+    cases = {case.id: case for case in load_cases()}
+    llm = ChatClient.from_settings(load_settings())
+    counts: Counter[tuple[str, str]] = Counter()
+    try:
+        for path in args.runs:
+            for row in json.loads(path.read_text())["rows"]:
+                case = cases.get(row["case"])
+                if case is None or row["verdict"] not in ("fixed", "false_fix") or not row.get("diff"):
+                    continue
+                files = files_from_diff(case, row["diff"])
+                if files is None:
+                    continue
+                with patched_tree(case.app_dir, files) as root:
+                    outcome = run_inputs(root, case.app_module, case.handler, [case.failing_data])[0]
+                completion = await llm.complete(review_messages(files, case.failing_data, outcome.result),
+                                                temperature=0.0, max_tokens=MAX_TOKENS, seed=1)
+                review = parse_review(completion.text)
+                answer = {True: "yes", False: "no", None: "unreadable"}[review.accepted]
+                counts[(row["verdict"], answer)] += 1
+                print(f"{row['case']:<34} {row['verdict']:<10} {answer:<10} {review.reason[:80]}", flush=True)
+    finally:
+        await llm.close()
+    print()
+    for verdict in ("fixed", "false_fix"):
+        print(f"{verdict:<10} " + "  ".join(f"{a}: {counts[(verdict, a)]}" for a in ("yes", "no", "unreadable")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
