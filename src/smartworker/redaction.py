@@ -115,6 +115,10 @@ _PY_CONSTANTS = frozenset({"None", "True", "False"})
 _RUN = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}(?![A-Za-z0-9+/_=-])")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _HEX = re.compile(r"[0-9a-f]+\Z|[0-9A-F]+\Z")
+# A path's pieces are words or numbers, each in one case; a random base64 token's pieces mix cases
+# and digits (a 10-character piece is single-class with probability about 1e-4).
+_PATH_PIECES = re.compile(r"[/_=+-]+")
+_WORDLIKE = re.compile(r"[0-9]+\Z|[a-z]+[0-9]*\Z|[A-Z][a-z]*[0-9]*\Z|[A-Z]+[0-9]*\Z")
 
 # Shannon entropy thresholds, bits per character, measured on 2,000 samples each (Nov 2026):
 # random 32-char base64 / base62 tokens have a 1st percentile of 4.18-4.23 and a minimum of 3.97;
@@ -146,6 +150,8 @@ def _looks_random(run: str) -> bool:
     if _HEX.match(run):
         has_digit = any(c.isdigit() for c in run)
         return has_digit and not run.isdigit() and _entropy(run) >= _MIN_ENTROPY_HEX
+    if "/" in run and all(_WORDLIKE.match(piece) for piece in _PATH_PIECES.split(run) if piece):
+        return False  # a storage key or URL path: invoices/2026/acme-tools-ltd/INV-00004521
     upper = sum(c.isupper() for c in run)
     lower = sum(c.islower() for c in run)
     digits = sum(c.isdigit() for c in run)

@@ -55,6 +55,8 @@ def test_typical_traceback_is_unchanged() -> None:
         "id 123e4567-e89b-12d3-a456-426614174000 not found",
         "AbstractSingletonProxyFactoryBeanWithVeryLongName",
         "the bearer of bad news",
+        "stored at invoices/2026/acme-tools-ltd/INV-00004521.pdf",
+        "s3://Backups/Nightly2026/customer_exports/Region-EU/part-00017.csv",
     ],
 )
 def test_code_and_ordinary_text_survive(code: str) -> None:
@@ -79,6 +81,7 @@ def test_code_and_ordinary_text_survive(code: str) -> None:
         ("slack xoxb-123456789012-abcdefABCDEF", "abcdefABCDEF"),
         ("openai sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t", "Ab3dEf6hIj9kLm2nOp5qRs8t"),
         ("blob Zq8fJ2kLm9Pq3Rs7Tv1Wx5Yz0Ab4Cd6Ef in the middle", "Zq8fJ2kLm9Pq3Rs7Tv1Wx5Yz0Ab4Cd6Ef"),
+        ("base64 key q8fJ2kL/m9Pq3Rs7T+v1Wx5Yz0Ab/4Cd6Ef= sent", "q8fJ2kL/m9Pq3Rs7T+v1Wx5Yz0Ab/4Cd6Ef="),
         ("digest 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8", "5e884898da2804"),
         ("Cookie: sid=abc123; theme=dark", "abc123"),
         ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----", "MIIEowIBAAKCAQEA"),
@@ -213,13 +216,16 @@ def _token(draw: st.DrawFn, n: int, alphabet: str = _B62) -> str:
 
 @st.composite
 def secrets(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["jwt", "aws", "github", "random", "pem"]))
+    kind = draw(st.sampled_from(["jwt", "aws", "github", "random", "base64", "pem"]))
     if kind == "jwt":
         return "eyJ" + _token(draw, 20) + "." + _token(draw, 30) + "." + _token(draw, 20)
     if kind == "aws":
         return "AKIA" + _token(draw, 16, string.ascii_uppercase + string.digits)
     if kind == "github":
         return "ghp_" + _token(draw, 36)
+    if kind == "base64":
+        # standard base64 has "/" and "+": a key must not pass for a path
+        return "aZ9/" + _token(draw, 36, _B62 + "+/")
     if kind == "pem":
         return "-----BEGIN PRIVATE KEY-----\n" + _token(draw, 40) + "\n-----END PRIVATE KEY-----"
     # a random 40-char token with each character class present (as real ones nearly always are)
