@@ -3,6 +3,7 @@ speaks the OpenAI chat API with scripted replies."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests.fakes import openai_server, smtp_server
 from tests.fakes.openai_server import ScriptedLLM, Step, reply_files
 from tests.integration.test_worker import dlq_settled, dlq_total, wait_for
 
+from smartworker import keys
 from smartworker.config import DEMO_APP_MODULE, DEMO_APP_ROOT
 from smartworker.notify.email import EmailNotifier
 from smartworker.reasoning.llm import ChatClient
@@ -164,6 +166,37 @@ async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: di
     assert record.status is FixStatus.NOT_FIXED and "breaks the docstring" in record.reason
     assert llm.chat_calls == 4
     await resolver.llm.close()  # type: ignore[union-attr]
+
+
+async def test_a_result_shaped_unlike_earlier_results_is_sent_back(loop_parts: dict[str, Any],
+                                                                   llm: ScriptedLLM) -> None:
+    service = loop_parts["service"]
+    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
+    resolver = Resolver(settings, service.queues, llm=ChatClient.from_settings(settings),
+                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
+    # Two logins that completed before, as the worker keeps them for the regression replay.
+    recent = keys.recent_completed(service.queues.names.main, "login")
+    await service.queues.redis.delete(recent)
+    for data in ({"email": "bob@example.com", "password": "builder"}, {"email": "alice@example.com", "password": "x"}):
+        await service.queues.redis.lpush(recent, json.dumps(data))
+    texty = GOOD_LOGIN.replace('"authenticated": ok}', '"authenticated": ok if "email" in data else "unknown"}')
+    assert texty != GOOD_LOGIN
+    llm.script(reply_files(("swdemo/login.py", texty)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
+               "Fall back to the username.")
+    try:
+        record = await resolver.resolve(await fail_demo(service))
+    finally:
+        await service.queues.redis.delete(recent)
+        await resolver.llm.close()  # type: ignore[union-attr]
+    first, second = record.candidates
+    # The job completed, but answered with text where every earlier login answered with a bool.
+    assert first.outcome is not None and first.outcome["status"] == "ok"
+    assert first.verdict is not None and first.verdict.startswith(
+        'not fixed: the failing job now completes, but `authenticated` in the result is "unknown", '
+        "unlike every earlier job's")
+    retry = llm.requests[1]["messages"][-1]["content"]
+    assert 'The job returned: {"user": "alice@example.com", "authenticated": "unknown"}' in retry
+    assert record.status is FixStatus.FIXED and second.verdict == "fixed"
 
 
 async def test_unreadable_or_disabled_review_leaves_the_verdict(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:

@@ -280,3 +280,16 @@ async def test_an_unstable_result_is_not_compared(sandbox: BwrapSandbox) -> None
         verdict = await verify(sandbox, timed, FAILING | {"email": "alice@example.com"}, REPLAYS[:1],
                                expected=[reference.result])
         assert verdict.fixed, verdict.reason
+
+
+async def test_the_failed_jobs_result_must_keep_the_shape_earlier_results_share(sandbox: BwrapSandbox) -> None:
+    expected = [r.result for r in await replay_references(sandbox, login_request(), REPLAYS)]
+    # Earlier jobs all answered `authenticated` with a bool; this fix answers the failed job with text.
+    texty = FIXED.replace('return {"user": email, "authenticated": ok}',
+                          'return {"user": email, "authenticated": ok if "email" in data else "unknown"}')
+    assert texty != FIXED
+    verdict = await verify(sandbox, login_request({"swdemo/login.py": texty}), FAILING, REPLAYS, expected=expected)
+    assert not verdict.fixed
+    assert verdict.reason == ('the failing job now completes, but `authenticated` in the result is "unknown", '
+                              "unlike every earlier job's (e.g. true)")
+    assert verdict.replays == []  # decided before any replay ran

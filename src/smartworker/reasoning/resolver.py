@@ -254,7 +254,11 @@ class Resolver:
                 feedback = Feedback(completion.text, wrong, f"The job returned: {result}")
                 continue
             last_reason = f"candidate {index}: {verdict.reason}"
-            failing = next((o for o in verdict.runs if not o.ok), verdict.failing)
+            failing = next((o for o in verdict.runs if not o.ok), None)
+            if failing is None:  # every run completed; a result was wrong (its shape, or a replay's value)
+                result = json.dumps(redact(verdict.failing.result), default=str)[:TAIL]
+                feedback = Feedback(completion.text, verdict.reason, f"The job returned: {result}")
+                continue
             feedback = Feedback(completion.text, verdict.reason, redact_text(failing.traceback or failing.reason),
                                 failing.values)
         return Resolution(False, last_reason, best_diff)

@@ -1,6 +1,7 @@
 """Deciding whether a candidate fix really fixes the failed job.
 
 A candidate is fixed only when the failed job's data runs to completion against it, inside the limits,
+with a result shaped like the results earlier jobs got (same keys, same kinds, money still "6.00"),
 so do the variants of that data in which a field the change touches is null instead of absent (or
 the reverse), the tolerant variants (a list the change reads, emptied) do not fail the original way,
 and the recent successful inputs of the same handler still succeed (a regression check). The baseline
@@ -23,6 +24,7 @@ from smartworker.sandbox.base import (
     SandboxRequest,
     SandboxStatus,
 )
+from smartworker.sandbox.shape import mismatch
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,16 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     A tolerant variant is data the handler may rightly refuse (an empty list): another exception is
     an answer, the original one is the bug still there. With no ``failure_type`` only an abnormal end
     fails it. ``expected`` (aligned with ``replay_inputs``; see :func:`replay_references`) holds the
-    result each replay must give, or UNCOMPARED. The other runs start only once the failing data
-    passes, concurrently up to the backend's limit.
+    result each replay must give, or UNCOMPARED; the failed job's own result must keep the shape
+    the compared ones share (:mod:`smartworker.sandbox.shape`). The other runs start only once the
+    failing data passes, concurrently up to the backend's limit.
     """
     failing = await backend.run(request_template.with_data(failing_data))
     if not failing.ok:
         return Verdict(False, f"the failing job still fails ({_describe(failing)})", failing)
+    odd = mismatch(failing.result, [w for w in expected or [] if w is not UNCOMPARED])
+    if odd is not None:
+        return Verdict(False, f"the failing job now completes, but {odd}", failing)
     checks = dict(variants or {})
     lenient = dict(tolerant or {})
     inputs = list(replay_inputs if max_replays is None else replay_inputs[:max_replays])
