@@ -22,6 +22,16 @@ def test_money_that_lost_its_decimals_is_flagged() -> None:
 
 def test_a_result_like_the_others_passes() -> None:
     assert mismatch({"invoice_id": "INV-7", "subtotal": "9.99", "discount": "0.00", "total": "9.99"}, INVOICES) is None
+    # Signs and thousands separators do not change what a number looks like.
+    big = {"invoice_id": "INV-10000", "subtotal": "1,250.00", "discount": "-5.00", "total": "1 245.00"}
+    assert mismatch(big, INVOICES) is None
+
+
+def test_dates_keep_their_layout() -> None:
+    refs = [{"at": "2026-03-01T10:00:00+00:00"}, {"at": "2026-03-02T11:30:00+00:00"}]
+    assert mismatch({"at": "2026-03-03T09:00:00+00:00"}, refs) is None
+    assert mismatch({"at": "2026-03-03T09:00:00"}, refs) == (
+        '`at` in the result is "2026-03-03T09:00:00", unlike every earlier job\'s (e.g. "2026-03-01T10:00:00+00:00")')
 
 
 def test_an_error_dict_instead_of_the_record_is_flagged() -> None:

@@ -9,8 +9,9 @@ agreement says something about the contract rather than the data:
 
 - the top-level keys of a dict result (nested dict keys are often data: currencies, categories);
 - the kind of each leaf: string, number (int and float are one kind), bool;
-- the layout of a string that holds digits (money, dates, ids): letter runs read as ``a`` and
-  digit runs as ``9``, so "6.00" is ``9.9`` and "0" is ``9``; free text without digits is not read.
+- the layout of a short string that holds digits (money, dates, ids): letter runs read as ``a``
+  and numbers as ``9`` (a leading sign and thousands separators dropped), so "6.00" and "-1,250.00"
+  are ``9.9`` and "0" is ``9``; free text without digits is not read.
 
 A null leaf in the new result is accepted (an optional answer that is absent for this job), and a
 path under a list may be missing (the list may be empty for this job).
@@ -26,7 +27,10 @@ from typing import Any
 from smartworker.redaction import redact
 
 _LETTERS = re.compile(r"[^\W\d_]+")
-_DIGITS = re.compile(r"\d+")
+#: A number, thousands separators included: "1,250.00" reads like "120.00", as ``9.9``.
+_DIGITS = re.compile(r"\d(?:[\d,_' ]*\d)?")
+#: A leading sign: a refund of "-5.00" is still money like "6.00".
+_SIGN = re.compile(r"^[-+](?=\d)")
 #: Longer strings are prose or payloads, whose layout is not a contract.
 MAX_LAYOUT_CHARS = 40
 #: At least this many earlier results must agree before their shape is required.
@@ -47,7 +51,7 @@ def _leaf(value: Any) -> str | None:
         return "number"
     if isinstance(value, str):
         if len(value) <= MAX_LAYOUT_CHARS and "\n" not in value and any(c.isdigit() for c in value):
-            return "string " + _DIGITS.sub("9", _LETTERS.sub("a", value))
+            return "string " + _DIGITS.sub("9", _LETTERS.sub("a", _SIGN.sub("", value)))
         return "string"
     return type(value).__name__
 
