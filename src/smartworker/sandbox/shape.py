@@ -7,8 +7,10 @@ the new one), so the verdict compares the failed job's new result with the resul
 code gave the earlier inputs. Only what those results all agree on is required, and only where the
 agreement says something about the contract rather than the data:
 
-- the top-level keys of a dict result (nested dict keys are often data: currencies, categories);
-- the kind of each leaf: string, number (int and float are one kind), bool;
+- the top-level keys of a dict result; a nested dict's keys only where every earlier result has
+  exactly the same ones (a record, such as a 1-5 histogram; a dict keyed by data, such as
+  currencies, differs from job to job);
+- the kind of each value: string, number (int and float are one kind), bool, object, list;
 - the layout of a short string that holds digits (money, dates, ids): letter runs read as ``a``
   and numbers as ``9`` (a leading sign and thousands separators dropped), so "6.00" and "-1,250.00"
   are ``9.9`` and "0" is ``9``; free text without digits is not read.
