@@ -37,6 +37,19 @@ def smartworker(*args: str, env: dict[str, str], cwd: Path, **kw: object) -> sub
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)  # type: ignore[call-overload]
 
 
+def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    """Wait for ``proc`` to exit, reading its output meanwhile (a full pipe would block it), and
+    return that output; fail with it when the process does not exit in time or exits non-zero."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise AssertionError(f"still running {timeout:.0f} s later; its output:\n{out[-6000:]}") from None
+    assert proc.returncode == 0, f"exited with {proc.returncode}; its output:\n{out[-6000:]}"
+    return out
+
+
 def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
