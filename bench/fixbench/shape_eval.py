@@ -27,14 +27,14 @@ from smartworker.sandbox.shape import mismatch
 from .acceptance import files_from_diff, patched_tree, run_inputs
 from .cases import Case, load_cases
 
+#: Stands for a run that raised: no result to judge.
+_FAILED = object()
+
 
 def _results(case: Case, patch: dict[str, str] | None, inputs: list[dict[str, Any]]) -> list[Any]:
     with patched_tree(case.app_dir, patch) as root:
         outcomes = run_inputs(root, case.app_module, case.handler, inputs)
     return [o.result if o.ok else _FAILED for o in outcomes]
-
-
-_FAILED = object()
 
 
 def main(argv: list[str] | None = None) -> int:

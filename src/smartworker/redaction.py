@@ -22,6 +22,7 @@ identifiers, paths and UUIDs.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -273,3 +274,10 @@ def redact(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(redact(v) for v in value)
     return value
+
+
+def redacted_json(value: Any, limit: int) -> str:
+    """``value`` as one line of redacted JSON, cut to ``limit`` characters (the last one "…"): how a
+    job's data or result is quoted in a reason, which reaches the prompt, the record and the email."""
+    text = json.dumps(redact(value), sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -250,14 +250,12 @@ class Resolver:
                 candidate.verdict = f"not fixed: {wrong}"
                 await self.records.save(record)
                 last_reason = f"candidate {index}: {wrong}"
-                result = json.dumps(redact(verdict.failing.result), default=str)[:TAIL]
-                feedback = Feedback(completion.text, wrong, f"The job returned: {result}")
+                feedback = Feedback(completion.text, wrong, _returned(verdict.failing))
                 continue
             last_reason = f"candidate {index}: {verdict.reason}"
             failing = next((o for o in verdict.runs if not o.ok), None)
             if failing is None:  # every run completed; a result was wrong (its shape, or a replay's value)
-                result = json.dumps(redact(verdict.failing.result), default=str)[:TAIL]
-                feedback = Feedback(completion.text, verdict.reason, f"The job returned: {result}")
+                feedback = Feedback(completion.text, verdict.reason, _returned(verdict.failing))
                 continue
             feedback = Feedback(completion.text, verdict.reason, redact_text(failing.traceback or failing.reason),
                                 failing.values)
@@ -387,6 +385,11 @@ class Resolver:
         return FixReport(fix_id=record.id, fixed=record.fixed, job_name=record.job_name, job_id=record.job_id,
                          queue=record.queue, signature=record.signature, reason=record.reason, diff=record.diff,
                          summary=record.summary, candidates=len(record.candidates))
+
+
+def _returned(outcome: SandboxOutcome) -> str:
+    """What the job returned, redacted and capped: the evidence sent back with a result judged wrong."""
+    return "The job returned: " + json.dumps(redact(outcome.result), default=str)[:TAIL]
 
 
 def _with_files(template: SandboxRequest, files: dict[str, str]) -> SandboxRequest:

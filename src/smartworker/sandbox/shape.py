@@ -21,12 +21,11 @@ path under a list may be missing (the list may be empty for this job).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from smartworker.redaction import redact
+from smartworker.redaction import redacted_json
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 #: A number, thousands separators included: "1,250.00" reads like "120.00", as ``9.9``.
@@ -35,6 +34,8 @@ _DIGITS = re.compile(r"\d(?:[\d,_' ]*\d)?")
 _SIGN = re.compile(r"^[-+](?=\d)")
 #: Longer strings are prose or payloads, whose layout is not a contract.
 MAX_LAYOUT_CHARS = 40
+#: Values quoted in a reason are cut to this many characters.
+QUOTE_CHARS = 60
 #: At least this many earlier results must agree before their shape is required.
 MIN_REFERENCES = 2
 
@@ -82,12 +83,6 @@ def _single_kinds(value: Any) -> dict[Path, tuple[str | None, Any]]:
     return {path: (next(iter(k)), examples[path]) for path, k in kinds.items() if len(k) == 1}
 
 
-def _shown(value: Any) -> str:
-    # Reasons reach the prompt, the record and the email: redact, and keep them short.
-    text = json.dumps(redact(value), default=str)
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
 def _where(path: Path) -> str:
     if not path:
         return "the result"
@@ -115,7 +110,8 @@ def mismatch(result: Any, references: Sequence[Any]) -> str | None:
             continue
         if isinstance(leaf, dict | list) or isinstance(example, dict | list):
             return f"{_where(path)} is {_kind_name(kind)}, where every earlier job's is {_kind_name(want)}"
-        return f"{_where(path)} is {_shown(leaf)}, unlike every earlier job's (e.g. {_shown(example)})"
+        got, seen = redacted_json(leaf, QUOTE_CHARS), redacted_json(example, QUOTE_CHARS)
+        return f"{_where(path)} is {got}, unlike every earlier job's (e.g. {seen})"
     return None
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from smartworker.redaction import redact
+from smartworker.redaction import redacted_json
 from smartworker.sandbox.base import (
     ABNORMAL_STATUSES,
     SandboxBackend,
@@ -64,6 +64,9 @@ def _repeats(outcome: SandboxOutcome, failure_type: str | None) -> bool:
     return outcome.status is SandboxStatus.ERROR and failure_type is not None and outcome.exc_type == failure_type
 
 
+#: A result quoted in a regression reason is cut to this many characters.
+QUOTE_CHARS = 300
+
 #: An expected replay result that is not compared (the original code did not give a stable one).
 UNCOMPARED: Any = object()
 
@@ -96,12 +99,6 @@ async def replay_references(backend: SandboxBackend, request: SandboxRequest,
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
-
-
-def _shown(value: Any, limit: int = 300) -> str:
-    # Results go into reasons, which reach the prompt, the record and the email.
-    text = json.dumps(redact(value), sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def verify(backend: SandboxBackend, request_template: SandboxRequest, failing_data: dict[str, Any],
@@ -147,8 +144,9 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
                            failing, runs)
         want = wanted[index - 1] if index <= len(wanted) else UNCOMPARED
         if want is not UNCOMPARED and _canonical(outcome.result) != _canonical(want):
+            got, was = redacted_json(outcome.result, QUOTE_CHARS), redacted_json(want, QUOTE_CHARS)
             return Verdict(False, f"regression on replay {index} of {len(replays)}: an earlier job that worked "
-                                  f"now returns {_shown(outcome.result)} instead of {_shown(want)}", failing, runs)
+                                  f"now returns {got} instead of {was}", failing, runs)
     done = [f"{len(checks)} variant(s) of its data" if checks else "",
             f"{len(replays)} earlier input(s)" if replays else ""]
     checked = " and ".join(d for d in done if d)
