@@ -138,12 +138,40 @@ async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: di
     assert first.outcome is not None and first.outcome["status"] == "ok"
     assert first.verdict is not None and "`email` null instead of absent" in first.verdict
     assert "AttributeError" in first.verdict
-    # The reason went back to the model, and the next candidate passes both forms.
-    retry = llm.requests[1]["messages"][-1]["content"]
-    assert "`email` null instead of absent" in retry
+    # The next candidate was asked afresh about that failure, in the first candidate's code: the data
+    # with email null, the line of the half fix marked, what it held.
+    follow_up = llm.requests[1]["messages"]
+    assert [m["role"] for m in follow_up] == ["system", "user"]
+    asked = follow_up[1]["content"]
+    assert '"email": null' in asked and '"password": "[REDACTED]"' in asked
+    assert '>>> 17 |     email = normalise_email(data.get("email", data.get("username")))' in asked
+    assert "AttributeError: 'NoneType' object has no attribute 'strip'" in asked
+    assert second.builds_on == 1 and first.builds_on is None
+    # The second candidate passes both forms; its diff is against the code on disk.
     assert record.status is FixStatus.FIXED and second.verdict == "fixed"
     assert "1 variant(s) of its data" in record.reason
+    assert 'data.get("email") or data.get("username")' in second.diff
+    assert '-    email = normalise_email(data.get("email"))' in second.diff
     await resolver.llm.close()  # type: ignore[union-attr]
+
+
+async def test_an_unchanged_reply_is_asked_again_afresh_and_hotter(loop_parts: dict[str, Any],
+                                                                   llm: ScriptedLLM) -> None:
+    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
+    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
+                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
+    llm.script(reply_files(("swdemo/login.py", LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
+               "Fall back to the username.")
+    try:
+        record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    finally:
+        await resolver.llm.close()  # type: ignore[union-attr]
+    first, second = record.candidates
+    assert first.rejected is not None and first.rejected.startswith("unchanged:")
+    # Not a second turn of the same conversation: the same question again, sampled hotter.
+    assert llm.requests[1]["messages"] == llm.requests[0]["messages"]
+    assert llm.requests[1]["temperature"] > llm.requests[0]["temperature"]
+    assert record.status is FixStatus.FIXED and second.verdict == "fixed" and second.builds_on is None
 
 
 async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: dict[str, Any],

@@ -37,6 +37,9 @@ class Verdict:
     #: the other runs, in order: strict variants of the failing data, then tolerant ones, then
     #: earlier successful inputs
     replays: list[SandboxOutcome] = field(default_factory=list)
+    #: when a run ended in an error: that run and the data it ran on (the failed job's data, a
+    #: variant of it or an earlier input), so the next candidate can be asked about that failure
+    broke: tuple[SandboxOutcome, dict[str, Any]] | None = None
 
     @property
     def runs(self) -> list[SandboxOutcome]:
@@ -121,7 +124,8 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     """
     failing = await backend.run(request_template.with_data(failing_data))
     if not failing.ok:
-        return Verdict(False, f"the failing job still fails ({_describe(failing)})", failing)
+        return Verdict(False, f"the failing job still fails ({_describe(failing)})", failing,
+                       broke=(failing, failing_data))
     odd = mismatch(failing.result, [w for w in expected or [] if w is not UNCOMPARED])
     if odd is not None:
         return Verdict(False, f"the failing job now completes, but {odd}", failing)
@@ -132,16 +136,18 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
                                        for d in [*checks.values(), *lenient.values(), *inputs])))
     for description, outcome in zip(checks, runs, strict=False):
         if not outcome.ok:
-            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
+            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs,
+                           (outcome, checks[description]))
     for description, outcome in zip(lenient, runs[len(checks):], strict=False):
         if _repeats(outcome, failure_type):
-            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
+            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs,
+                           (outcome, lenient[description]))
     replays = runs[len(checks) + len(lenient):]
     wanted = list(expected or [])
     for index, outcome in enumerate(replays, 1):
         if not outcome.ok:
             return Verdict(False, f"regression on replay {index} of {len(replays)} ({_describe(outcome)})",
-                           failing, runs)
+                           failing, runs, (outcome, inputs[index - 1]))
         want = wanted[index - 1] if index <= len(wanted) else UNCOMPARED
         if want is not UNCOMPARED and _canonical(outcome.result) != _canonical(want):
             got, was = redacted_json(outcome.result, QUOTE_CHARS), redacted_json(want, QUOTE_CHARS)
