@@ -155,12 +155,13 @@ async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: di
     await resolver.llm.close()  # type: ignore[union-attr]
 
 
-async def test_an_unchanged_reply_is_asked_again_afresh_and_hotter(loop_parts: dict[str, Any],
-                                                                   llm: ScriptedLLM) -> None:
+async def test_an_unchanged_reply_is_asked_again_for_the_changed_function(loop_parts: dict[str, Any],
+                                                                          llm: ScriptedLLM) -> None:
     settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
     resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
                         sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
-    llm.script(reply_files(("swdemo/login.py", LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
+    handle_only = GOOD_LOGIN[GOOD_LOGIN.index("def handle(data):"):]
+    llm.script(reply_files(("swdemo/login.py", LOGIN)), reply_files(("swdemo/login.py", handle_only)), "YES",
                "Fall back to the username.")
     try:
         record = await resolver.resolve(await fail_demo(loop_parts["service"]))
@@ -168,10 +169,18 @@ async def test_an_unchanged_reply_is_asked_again_afresh_and_hotter(loop_parts: d
         await resolver.llm.close()  # type: ignore[union-attr]
     first, second = record.candidates
     assert first.rejected is not None and first.rejected.startswith("unchanged:")
-    # Not a second turn of the same conversation: the same question again, sampled hotter.
-    assert llm.requests[1]["messages"] == llm.requests[0]["messages"]
+    # Not a second turn of the same conversation: a new question, hotter, without the whole file to copy,
+    # asking for the changed function only.
+    again = llm.requests[1]["messages"]
+    assert [m["role"] for m in again] == ["system", "user"]
+    assert "## Full source" in llm.requests[0]["messages"][1]["content"]
+    assert "## Full source" not in again[1]["content"] and ">>>" in again[1]["content"]
+    assert "gave the code back unchanged was already refused" in again[1]["content"]
+    assert "after a line `# File: swdemo/login.py`" in again[1]["content"]
     assert llm.requests[1]["temperature"] > llm.requests[0]["temperature"]
+    # The function alone was spliced into the file.
     assert record.status is FixStatus.FIXED and second.verdict == "fixed" and second.builds_on is None
+    assert 'data.get("username")' in record.diff and "-def normalise_email" not in record.diff
 
 
 async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: dict[str, Any],
@@ -194,6 +203,18 @@ async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: di
     assert record.status is FixStatus.NOT_FIXED and "breaks the docstring" in record.reason
     assert llm.chat_calls == 4
     await resolver.llm.close()  # type: ignore[union-attr]
+
+
+async def test_a_no_that_names_a_key_the_result_has_is_refuted(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)),
+               "NO\nThe docstring promises a user. However, the returned dictionary does not include the `user` key.",
+               "Fall back to the username.")
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.FIXED, record.reason
+    review = record.candidates[0].review
+    assert review is not None and review.startswith("refuted no: The docstring promises a user.")
+    assert review.endswith("(the result has `user`)")
+    assert llm.chat_calls == 3 and record.summary == "Fall back to the username."
 
 
 async def test_a_result_shaped_unlike_earlier_results_is_sent_back(loop_parts: dict[str, Any],

@@ -60,6 +60,41 @@ def review_messages(files: Mapping[str, str], data: Any, result: Any) -> list[di
             {"role": "user", "content": user}]
 
 
+#: A reason's claim that the result lacks something, up to the end of its sentence.
+_LACKS = re.compile(r"\b(?:does not|doesn't|do not|don't)\s+(?:include|contain|have)\b|\b(?:is|are) missing\b"
+                    r"|\blacks\b", re.IGNORECASE)
+_QUOTED = re.compile(r"[`\"']([A-Za-z_][A-Za-z0-9_]*)[`\"']")
+
+
+def _keys(value: Any) -> set[str]:
+    """Every dict key anywhere in a JSON-like value."""
+    if isinstance(value, dict):
+        return {str(k) for k in value} | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def refuted(review: ContractReview, result: Any) -> str | None:
+    """The key a NO says the result lacks while the result has it, or None.
+
+    Measured on FixBench: the 1.5B model's NO to right fixes said "the returned dictionary does not
+    include the `supplier` key" (and "overall_rate") of results that held it; asked again, sampled, it
+    says the same (docs/benchmarks.md). A claim we can check against the result is checked: a NO
+    whose every named missing key is in the result is no evidence against the fix.
+    """
+    if review.accepted is not False:
+        return None
+    present = _keys(result)
+    named: list[str] = []
+    for sentence in re.split(r"(?<=[.;])\s+", review.reason):
+        if _LACKS.search(sentence) is not None:
+            named += _QUOTED.findall(sentence)
+    if not named or any(name not in present for name in named):
+        return None
+    return named[0]
+
+
 def parse_review(text: str) -> ContractReview:
     """YES or NO from the first non-empty line, the rest as the reason; unreadable -> accepted None."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]

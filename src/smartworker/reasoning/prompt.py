@@ -130,17 +130,20 @@ def _sources(ctx: FailureContext) -> str:
 
 
 def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedback: Feedback | None = None,
-                 values: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+                 values: Mapping[str, str] | None = None, focus: bool = False) -> list[dict[str, str]]:
     """Chat messages asking for corrected files; with feedback, a second turn says what went wrong.
 
     ``values`` are the failing line's values from the sandbox's reproduction of the failure.
+    ``focus`` asks for the changed functions only, shown only the code around the failing lines: the
+    question after a reply that gave the files back unchanged (with the whole file in view, the small
+    model copies it again).
     """
     memory_text = ""
     if memory is not None:
         memory_text = template("memory").substitute(
             similarity=f"{memory.similarity:.2f}", signature=memory.signature,
             summary=memory.summary or "(no summary)", diff=_cap(redact_text(memory.diff), 3000))
-    user = template("fix").substitute(
+    user = template("fix_focus" if focus else "fix").substitute(
         metadata=_metadata(ctx),
         signature=ctx.signature,
         locations=_locations(ctx),

@@ -28,7 +28,7 @@ from smartworker.notify.email import EmailNotifier, FixReport
 from smartworker.queues import DeadJob, Queues, now_ms
 from smartworker.reasoning.context import FailureContext, extract
 from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
-from smartworker.reasoning.contract import ContractReview, parse_review, review_messages
+from smartworker.reasoning.contract import ContractReview, parse_review, refuted, review_messages
 from smartworker.reasoning.edits import FileBlock, Proposal, on_top, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
 from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
@@ -207,10 +207,11 @@ class Resolver:
             references = [ReplayReference(r.data) for r in references]
         feedback: Feedback | None = None
         ask = _Ask(ctx, base.outcome.values, {})
+        focus = False  # after an unchanged reply: ask for the changed functions only
         last_reason = "no candidate was tried"
         best_diff = ""
         for index in range(1, self.settings.ai_candidates + 1):
-            messages = fix_messages(ask.ctx, memory=hint, feedback=feedback, values=ask.values)
+            messages = fix_messages(ask.ctx, memory=hint, feedback=feedback, values=ask.values, focus=focus)
             spent = record.prompt_tokens + record.completion_tokens
             if spent + token_estimate(messages) > self.settings.ai_token_budget:
                 last_reason = f"token budget of {self.settings.ai_token_budget} spent after {index - 1} candidates"
@@ -225,11 +226,12 @@ class Resolver:
             try:
                 proposal = self._proposal(completion.text, ask, originals, template.app_root)
             except UnchangedProposalError as exc:
-                # Told so in the same conversation, the model sends the same file back (seen on FixBench
-                # three times in a row, up to temperature 1.0): ask afresh, sampling hotter.
+                # Told so in the same conversation, or asked the same again, the model sends the same file
+                # back (seen on FixBench three times in a row, up to temperature 1.0): ask afresh, for the
+                # changed functions only, without the whole file to copy.
                 candidate.rejected = exc.message
                 last_reason = f"candidate {index} rejected: {exc.message}"
-                feedback = None
+                feedback, focus = None, True
                 await self.records.save(record)
                 continue
             except ProposalRejectedError as exc:
@@ -238,6 +240,7 @@ class Resolver:
                 feedback = Feedback(completion.text, f"it was rejected: {exc.message}")
                 await self.records.save(record)
                 continue
+            focus = False
             candidate.diff = proposal.diff()
             # A handler that swallows the failure stops the crash, so the sandbox would pass it.
             hidden = hidden_error(proposal.originals, proposal.files, ctx.exception_type)
@@ -331,6 +334,11 @@ class Resolver:
         review = parse_review(completion.text)
         answer = {True: "yes", False: "no", None: "unreadable"}[review.accepted]
         candidate.review = f"{answer}: {review.reason}" if review.reason else answer
+        key = refuted(review, result)
+        if key is not None:
+            # The NO's reason is a key the result lacks, and the result has it: no evidence at all.
+            candidate.review = f"refuted {candidate.review} (the result has `{key}`)"
+            return ContractReview(None, review.reason)
         return review
 
     async def _summarise(self, ctx: FailureContext, diff: str, record: FixRecord) -> str:
