@@ -174,9 +174,9 @@ async def test_an_unchanged_reply_is_asked_again_for_the_changed_function(loop_p
     again = llm.requests[1]["messages"]
     assert [m["role"] for m in again] == ["system", "user"]
     assert "## Full source" in llm.requests[0]["messages"][1]["content"]
-    assert "## Full source" not in again[1]["content"] and ">>>" in again[1]["content"]
+    assert "## Full source" not in again[1]["content"] and "# <-- this line raised" in again[1]["content"]
     assert "gave the code back unchanged was already refused" in again[1]["content"]
-    assert "after a line `# File: swdemo/login.py`" in again[1]["content"]
+    assert "# File: swdemo/login.py\n```python\ndef normalise_email(email):" in again[1]["content"]
     assert llm.requests[1]["temperature"] > llm.requests[0]["temperature"]
     # The function alone was spliced into the file.
     assert record.status is FixStatus.FIXED and second.verdict == "fixed" and second.builds_on is None

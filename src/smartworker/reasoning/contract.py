@@ -6,8 +6,9 @@ appears", ``{"error": ...}`` where it promises customers, an empty histogram whe
 five buckets. Shown the changed code, the job's data and what the handler returned, the same small
 model that wrote the fix answers "is this what the docstring promises?" far better than it writes
 code: on 35 recorded FixBench candidates it said NO to 10 of 18 false fixes and YES to all 17 real
-ones (docs/benchmarks.md). A NO sends the candidate back with the model's reason; an answer we
-cannot read, or no answer at all, leaves the sandbox's verdict standing. A result that redaction
+ones (docs/benchmarks.md). A NO sends the candidate back with the model's reason, unless the reason
+is a key the result lacks and the result has it (:func:`refuted`); an answer we cannot read, or no
+answer at all, leaves the sandbox's verdict standing. A result that redaction
 changes is not reviewed at all: the model would judge ``[REDACTED]`` and reject a right answer.
 """
 

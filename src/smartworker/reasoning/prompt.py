@@ -6,6 +6,7 @@ better than describing the bug, so the prompt is mostly evidence, in that order.
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from smartworker.reasoning.context import FailureContext, Frame
+from smartworker.reasoning.context import FailureContext, Frame, most_relevant
 from smartworker.redaction import is_secret_key, redact_text
 
 #: Characters of any one section we are willing to send (a small model has a small window).
@@ -129,6 +130,47 @@ def _sources(ctx: FailureContext) -> str:
     return "\n\n".join(blocks) or "(source not available)"
 
 
+#: The comments that mark the failing line, and the calls that led to it, in :func:`failing_functions`.
+FAILED_HERE = "  # <-- this line raised"
+CALLED_HERE = "  # <-- the call that led there"
+
+
+def _enclosing(tree: ast.Module, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The innermost function whose lines hold ``line``."""
+    holding = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+               and node.lineno <= line <= (node.end_lineno or node.lineno)]
+    return max(holding, key=lambda node: node.lineno, default=None)
+
+
+def failing_functions(ctx: FailureContext) -> str:
+    """The functions the failure passed through (innermost first, up to 3), each as plain code in its
+    file's block, the line that raised in it marked with a comment; "" when none can be cut out.
+
+    Numbered snippet lines invite a small model to answer in that shape, which is not Python.
+    """
+    by_file: dict[str, list[str]] = {}
+    seen: set[tuple[str, int]] = set()
+    for loc in most_relevant(ctx.locations):
+        source = ctx.sources.get(loc.path)
+        if source is None:
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        node = _enclosing(tree, loc.line)
+        if node is None or (loc.path, node.lineno) in seen:
+            continue
+        innermost = not seen
+        seen.add((loc.path, node.lineno))
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        lines = source.splitlines()[start - 1:node.end_lineno]
+        lines[loc.line - start] += FAILED_HERE if innermost else CALLED_HERE
+        by_file.setdefault(loc.path, []).append("\n".join(lines))
+    return "\n\n".join(f"# File: {path}\n```python\n" + "\n\n\n".join(functions) + "\n```"
+                         for path, functions in by_file.items())
+
+
 def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedback: Feedback | None = None,
                  values: Mapping[str, str] | None = None, focus: bool = False) -> list[dict[str, str]]:
     """Chat messages asking for corrected files; with feedback, a second turn says what went wrong.
@@ -143,7 +185,9 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
         memory_text = template("memory").substitute(
             similarity=f"{memory.similarity:.2f}", signature=memory.signature,
             summary=memory.summary or "(no summary)", diff=_cap(redact_text(memory.diff), 3000))
-    user = template("fix_focus" if focus else "fix").substitute(
+    functions = failing_functions(ctx) if focus else ""
+    user = template("fix_focus" if functions else "fix").substitute(
+        functions=functions,
         metadata=_metadata(ctx),
         signature=ctx.signature,
         locations=_locations(ctx),

@@ -3,6 +3,10 @@
 A verdict is "fixed" only when the failed job itself ran to completion against the change in the
 sandbox (and so did its null/absent variants, and recent successful inputs still succeed). An HTTP
 200 from anything proves nothing.
+
+A candidate whose code raises on one of those runs is followed by a fresh question about that run, in
+that code (:meth:`Resolver._follow_up`): the small model repeats itself when the same conversation
+tells it what is still wrong.
 """
 
 from __future__ import annotations
