@@ -375,3 +375,16 @@ def test_a_change_on_top_of_an_earlier_candidate_is_one_change_against_the_disk(
     undo = validate([FileBlock("svc/b.py", "Y = 1\n")], tmp_path, {"svc/b.py": "Y = 2\n"})
     with pytest.raises(UnchangedProposalError, match="undid"):
         on_top(undo, {"svc/b.py": "Y = 2\n"}, tmp_path)
+
+
+def test_a_modules_only_function_returned_without_its_imports_is_spliced() -> None:
+    original = ('"""Digest."""\nfrom smartworker import handler\n\n\n@handler("digest")\ndef digest(data):\n'
+                '    return data["items"][1]\n')
+    block = '@handler("digest")\ndef digest(data):\n    return data["items"][0]\n'
+    merged, notes = merge_python(original, block)
+    # Taken whole, the reply would drop the import its decorator needs.
+    assert merged == original.replace('["items"][1]', '["items"][0]')
+    assert notes[0] == "partial reply (omits imports); spliced by name"
+    # A whole file that keeps the imports still replaces the original as written.
+    whole = 'from smartworker import handler\n\n\n@handler("digest")\ndef digest(data):\n    return 0\n'
+    assert merge_python(original, whole) == (whole, [])

@@ -463,6 +463,11 @@ def _named(body: list[ast.stmt]) -> dict[str, ast.stmt]:
     return out
 
 
+def _imports(body: list[ast.stmt]) -> set[tuple[str, str, str | None]]:
+    """What the top-level import statements of a module bind, as :func:`_import_keys`."""
+    return {key for node in body if isinstance(node, ast.Import | ast.ImportFrom) for key in _import_keys(node)}
+
+
 def _import_keys(node: ast.Import | ast.ImportFrom) -> set[tuple[str, str, str | None]]:
     if isinstance(node, ast.Import):
         return {("", a.name, a.asname) for a in node.names}
@@ -591,10 +596,12 @@ def _import_anchor(tree: ast.Module, future: bool) -> int:
 def merge_python(original: str, block: str) -> tuple[str, list[str]]:
     """The module a Python block means, and notes on what was spliced.
 
-    A block that keeps every top-level function, class and named assignment of the original is a
-    whole file and replaces it. One that omits some would delete them, so it is taken as a partial
-    edit: each definition and named assignment in it replaces the original's by name (new ones are
-    added), imports it adds are inserted, and everything else of the original stays.
+    A block that keeps every top-level function, class, named assignment and import of the original
+    is a whole file and replaces it. One that omits some would delete them, so it is taken as a
+    partial edit: each definition and named assignment in it replaces the original's by name (new
+    ones are added), imports it adds are inserted, and everything else of the original stays. (A
+    module's only function returned alone, without its imports, is a partial reply: taken whole, it
+    would lose the imports its decorator and body need.)
     """
     try:
         orig_tree = ast.parse(original)
@@ -604,8 +611,11 @@ def merge_python(original: str, block: str) -> tuple[str, list[str]]:
     orig_named = _named(orig_tree.body)
     block_named = _named(block_tree.body)
     missing = sorted(set(orig_named) - set(block_named))
-    if not orig_named or not missing:
+    dropped = _imports(orig_tree.body) - _imports(block_tree.body)
+    if not orig_named or not (missing or dropped):
         return block, []
+    if not missing:
+        missing = ["imports"]
 
     notes = [f"partial reply (omits {', '.join(missing)}); spliced by name"]
     block_lines = block.splitlines(keepends=True)
