@@ -160,7 +160,9 @@ async def test_an_unchanged_reply_is_asked_again_for_the_changed_function(loop_p
     settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
     resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
                         sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
-    handle_only = GOOD_LOGIN[GOOD_LOGIN.index("def handle(data):"):]
+    # The function alone, with the prompt's mark copied onto the changed line.
+    handle_only = GOOD_LOGIN[GOOD_LOGIN.index("def handle(data):"):].replace(
+        'data.get("username") or "")', 'data.get("username") or "")  # <-- this line raised')
     llm.script(reply_files(("swdemo/login.py", LOGIN)), reply_files(("swdemo/login.py", handle_only)), "YES",
                "Fall back to the username.")
     try:
@@ -181,6 +183,7 @@ async def test_an_unchanged_reply_is_asked_again_for_the_changed_function(loop_p
     # The function alone was spliced into the file.
     assert record.status is FixStatus.FIXED and second.verdict == "fixed" and second.builds_on is None
     assert 'data.get("username")' in record.diff and "-def normalise_email" not in record.diff
+    assert "this line raised" not in record.diff
 
 
 async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: dict[str, Any],

@@ -13,6 +13,7 @@ from smartworker.reasoning.prompt import (
     failing_functions,
     failing_values,
     fix_messages,
+    without_marks,
 )
 
 APP_SOURCE = '''"""Orders."""
@@ -138,6 +139,11 @@ def test_the_focused_question_shows_the_failing_functions_as_plain_code(tmp_path
     for heading in ("## Job", "## Error", "## Traceback", "## The functions the failure went through", "## Task"):
         assert heading in user
     assert "was already refused" in user and "hunter2" not in user
+    # A reply that copies the marks back gets them taken out: it changed nothing.
+    assert without_marks(failing_functions(ctx)) == (
+        '# File: orders.py\n```python\ndef parse(text):\n    return int(text)\n\n\n'
+        'def total(data):\n    """Sum of line prices; a line without a price is a data error."""\n'
+        '    return sum(parse(line["price"]) for line in data["lines"])\n```')
     # Code outside any function (a module-level failure) has nothing to cut out: the usual question.
     (tmp_path / "orders.py").write_text("X = int('12.50')\n")
     flat = extract(queue="q", job_id="1", job_name="n", attempts=1, data={}, opts={}, failed_reason="boom",

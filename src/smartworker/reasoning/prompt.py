@@ -135,6 +135,12 @@ FAILED_HERE = "  # <-- this line raised"
 CALLED_HERE = "  # <-- the call that led there"
 
 
+def without_marks(reply: str) -> str:
+    """A reply with the marks of :func:`failing_functions` taken out: a model that copies them back
+    has not changed the line, and the mark must not reach the file."""
+    return reply.replace(FAILED_HERE, "").replace(CALLED_HERE, "")
+
+
 def _enclosing(tree: ast.Module, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """The innermost function whose lines hold ``line``."""
     holding = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)

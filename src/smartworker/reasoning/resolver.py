@@ -35,7 +35,14 @@ from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
 from smartworker.reasoning.contract import ContractReview, parse_review, refuted, review_messages
 from smartworker.reasoning.edits import FileBlock, Proposal, on_top, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
-from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
+from smartworker.reasoning.prompt import (
+    Feedback,
+    MemoryHint,
+    fix_messages,
+    summary_messages,
+    token_estimate,
+    without_marks,
+)
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
 from smartworker.reasoning.review import hidden_error
 from smartworker.reasoning.variants import (
@@ -397,7 +404,7 @@ class Resolver:
     def _proposal(self, reply: str, ask: _Ask, originals: dict[str, str], app_root: Path) -> Proposal:
         """The change a reply proposes, as one change against the files on disk."""
         shown = {**originals, **ask.base}
-        blocks = parse_reply(reply, default_path=self._default_path(ask.ctx))
+        blocks = parse_reply(without_marks(reply), default_path=self._default_path(ask.ctx))
         blocks = [FileBlock(b.path, restore_redacted(b.content, ask.ctx.sources, shown, b.path)) for b in blocks]
         if not ask.base:
             return validate(blocks, app_root)
