@@ -298,3 +298,31 @@ async def test_the_failed_jobs_result_must_keep_the_shape_earlier_results_share(
     assert verdict.reason == ('the failing job now completes, but `authenticated` in the result is "unknown", '
                               "unlike every earlier job's (e.g. true)")
     assert verdict.replays == []  # decided before any replay ran
+
+
+#: Survives the absent email by falling back to the username, but a null email becomes "": the
+#: job completes either way, with a different user.
+HALF_DEFAULT = LOGIN.replace('normalise_email(data.get("email"))',
+                             'normalise_email(data.get("email", data.get("username")) or "")')
+NULL_EMAIL = {"`email` null instead of absent (in the job data)": FAILING | {"email": None}}
+
+
+@pytest.mark.parametrize(("source", "fixed"), [(FIXED, True), (HALF_DEFAULT, False)])
+async def test_null_and_absent_must_give_the_same_answer(sandbox: BwrapSandbox, source: str, fixed: bool) -> None:
+    verdict = await verify(sandbox, login_request({"swdemo/login.py": source}), FAILING, [], variants=NULL_EMAIL,
+                           same_answer=True)
+    assert verdict.failing.result == {"user": "alice@example.com", "authenticated": True}
+    assert verdict.fixed is fixed, verdict.reason
+    if not fixed:
+        assert verdict.reason == ('the job answers differently with `email` null instead of absent (in the job '
+                                  'data): {"authenticated": false, "user": ""} instead of '
+                                  '{"authenticated": true, "user": "alice@example.com"}')
+        assert verdict.broke is None  # nothing raised: the reason and the result go back to the model
+
+
+async def test_a_result_that_changes_from_run_to_run_is_not_compared(sandbox: BwrapSandbox) -> None:
+    # The answer holds a random id, so null and absent cannot be told apart by their results.
+    noisy = FIXED.replace('return {"user": email', 'import uuid\n    return {"run": uuid.uuid4().hex, "user": email')
+    verdict = await verify(sandbox, login_request({"swdemo/login.py": noisy}), FAILING, [], variants=NULL_EMAIL,
+                           same_answer=True)
+    assert verdict.fixed, verdict.reason

@@ -268,7 +268,7 @@ class Resolver:
                 verdict = await verify(self.sandbox, _with_files(template, proposal.files), data,
                                        [r.data for r in references], variants=strict, tolerant=tolerant,
                                        failure_type=ctx.exception_type or None,
-                                       expected=[r.result for r in references])
+                                       expected=[r.result for r in references], same_answer=True)
             except SandboxError as exc:
                 candidate.verdict = f"not fixed: sandbox error: {exc}"
                 last_reason = candidate.verdict
@@ -442,7 +442,8 @@ class Resolver:
 
     def _variants(self, ctx: FailureContext, data: dict[str, Any], diff: str
                   ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """The failing data in its other missing-value forms (strict: must complete) and with a list
+        """The failing data in its other missing-value forms (strict: must complete, with the same
+        answer) and with a list
         this candidate reads emptied (tolerant: must not repeat the failure; none when the failure was
         the handler's own ``raise``), each as description -> data."""
         if not self.settings.sandbox_variants:

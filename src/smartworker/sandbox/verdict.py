@@ -3,9 +3,10 @@
 A candidate is fixed only when the failed job's data runs to completion against it, inside the limits,
 with a result shaped like the results earlier jobs got (same keys, same kinds, money still "6.00"),
 so do the variants of that data in which a field the change touches is null instead of absent (or
-the reverse), the tolerant variants (a list the change reads, emptied) do not fail the original way,
-and the recent successful inputs of the same handler still succeed (a regression check). The baseline
-runs the original code first so a verdict is never given on a failure the sandbox cannot reproduce.
+the reverse), with the same result, the tolerant variants (a list the change reads, emptied) do not
+fail the original way, and the recent successful inputs of the same handler still succeed (a
+regression check). The baseline runs the original code first so a verdict is never given on a failure
+the sandbox cannot reproduce.
 """
 
 from __future__ import annotations
@@ -108,13 +109,16 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
                  replay_inputs: Sequence[dict[str, Any]], *, max_replays: int | None = None,
                  variants: Mapping[str, dict[str, Any]] | None = None,
                  tolerant: Mapping[str, dict[str, Any]] | None = None,
-                 failure_type: str | None = None, expected: Sequence[Any] | None = None) -> Verdict:
+                 failure_type: str | None = None, expected: Sequence[Any] | None = None,
+                 same_answer: bool = False) -> Verdict:
     """Run the failed job's data, then its ``variants`` (description -> data: the same job in a form
     producers also send, which must complete too), its ``tolerant`` variants (which must only not raise
     ``failure_type``, the original exception type, nor end abnormally) and up to ``max_replays``
     earlier successful inputs, against the candidate in ``request_template.changed_files``; fixed only
     if every run passes its check.
 
+    With ``same_answer`` (the variants are the failing data with a field null instead of absent, or
+    the reverse) each must also give the failed job's own result, unless that changes from run to run.
     A tolerant variant is data the handler may rightly refuse (an empty list): another exception is
     an answer, the original one is the bug still there. With no ``failure_type`` only an abnormal end
     fails it. ``expected`` (aligned with ``replay_inputs``; see :func:`replay_references`) holds the
@@ -138,6 +142,14 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
         if not outcome.ok:
             return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs,
                            (outcome, checks[description]))
+    for description, outcome in zip(checks if same_answer else {}, runs, strict=False):
+        # Null and absent mean the same to a handler that accepts both: a different answer is the
+        # trap fix that turns the null into a default somewhere else (a tier of None, no discount).
+        if _canonical(outcome.result) != _canonical(failing.result) and await _stable(backend, request_template,
+                                                                                      failing_data, failing):
+            got, was = redacted_json(outcome.result, QUOTE_CHARS), redacted_json(failing.result, QUOTE_CHARS)
+            return Verdict(False, f"the job answers differently with {description}: {got} instead of {was}",
+                           failing, runs)
     for description, outcome in zip(lenient, runs[len(checks):], strict=False):
         if _repeats(outcome, failure_type):
             return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs,
@@ -160,6 +172,13 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     if lenient:
         reason += f"; {len(lenient)} tolerant variant(s) do not repeat the failure"
     return Verdict(True, reason, failing, runs)
+
+
+async def _stable(backend: SandboxBackend, request_template: SandboxRequest, data: dict[str, Any],
+                  first: SandboxOutcome) -> bool:
+    """Whether ``data`` gives ``first``'s result again (a result holding a clock or a random id does not)."""
+    again = await backend.run(request_template.with_data(data))
+    return again.ok and _canonical(again.result) == _canonical(first.result)
 
 
 async def baseline(backend: SandboxBackend, request: SandboxRequest, failing_data: dict[str, Any], *,
