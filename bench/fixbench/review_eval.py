@@ -5,9 +5,7 @@
 For every row whose candidate the sandbox passed (verdict fixed or false_fix), the diff is laid over
 the case's app, the failing data is run to get the job's result, and the review prompt the resolver
 uses is sent to AI_SERVICE_URL. A good review says YES to fixes and NO to false fixes. Prints one
-line per candidate and two-by-two counts: the model's answer, and the answer once a NO whose named
-missing keys are all in the result is refuted (what the resolver does). A candidate that several runs
-recorded (same case, same diff) is asked once.
+line per candidate and a two-by-two count.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from smartworker.config import load_settings
-from smartworker.reasoning.contract import MAX_TOKENS, ContractReview, parse_review, refuted, review_messages
+from smartworker.reasoning.contract import MAX_TOKENS, parse_review, review_messages
 from smartworker.reasoning.llm import ChatClient
 
 from .acceptance import files_from_diff, patched_tree, run_inputs
@@ -33,17 +31,13 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cases = {case.id: case for case in load_cases()}
     llm = ChatClient.from_settings(load_settings())
-    counts: Counter[tuple[str, str, str]] = Counter()
-    seen: set[tuple[str, str]] = set()
+    counts: Counter[tuple[str, str]] = Counter()
     try:
         for path in args.runs:
             for row in json.loads(path.read_text())["rows"]:
                 case = cases.get(row["case"])
                 if case is None or row["verdict"] not in ("fixed", "false_fix") or not row.get("diff"):
                     continue
-                if (row["case"], row["diff"]) in seen:
-                    continue
-                seen.add((row["case"], row["diff"]))
                 files = files_from_diff(case, row["diff"])
                 if files is None:
                     continue
@@ -52,23 +46,15 @@ async def main(argv: list[str] | None = None) -> int:
                 completion = await llm.complete(review_messages(files, case.failing_data, outcome.result),
                                                 temperature=0.0, max_tokens=MAX_TOKENS, seed=1)
                 review = parse_review(completion.text)
-                checked = "refuted" if refuted(review, outcome.result) else _answer(review)
-                counts[("answered", row["verdict"], _answer(review))] += 1
-                counts[("checked", row["verdict"], checked)] += 1
-                print(f"{row['case']:<34} {row['verdict']:<10} {checked:<10} {review.reason}", flush=True)
+                answer = {True: "yes", False: "no", None: "unreadable"}[review.accepted]
+                counts[(row["verdict"], answer)] += 1
+                print(f"{row['case']:<34} {row['verdict']:<10} {answer:<10} {review.reason[:80]}", flush=True)
     finally:
         await llm.close()
     print()
-    for mode in ("answered", "checked"):
-        print(mode)
-        for verdict in ("fixed", "false_fix"):
-            print(f"  {verdict:<10} " + "  ".join(f"{a}: {counts[(mode, verdict, a)]}"
-                                                  for a in ("yes", "no", "refuted", "unreadable")))
+    for verdict in ("fixed", "false_fix"):
+        print(f"{verdict:<10} " + "  ".join(f"{a}: {counts[(verdict, a)]}" for a in ("yes", "no", "unreadable")))
     return 0
-
-
-def _answer(review: ContractReview) -> str:
-    return {True: "yes", False: "no", None: "unreadable"}[review.accepted]
 
 
 if __name__ == "__main__":

@@ -138,52 +138,34 @@ async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: di
     assert first.outcome is not None and first.outcome["status"] == "ok"
     assert first.verdict is not None and "`email` null instead of absent" in first.verdict
     assert "AttributeError" in first.verdict
-    # The next candidate was asked afresh about that failure, in the first candidate's code: the data
-    # with email null, the line of the half fix marked, what it held.
-    follow_up = llm.requests[1]["messages"]
-    assert [m["role"] for m in follow_up] == ["system", "user"]
-    asked = follow_up[1]["content"]
-    assert '"email": null' in asked and '"password": "[REDACTED]"' in asked
-    assert '>>> 17 |     email = normalise_email(data.get("email", data.get("username")))' in asked
-    assert "AttributeError: 'NoneType' object has no attribute 'strip'" in asked
-    assert second.builds_on == 1 and first.builds_on is None
-    # The second candidate passes both forms; its diff is against the code on disk.
+    # The reason went back to the model, and the next candidate passes both forms.
+    retry = llm.requests[1]["messages"][-1]["content"]
+    assert "`email` null instead of absent" in retry
     assert record.status is FixStatus.FIXED and second.verdict == "fixed"
     assert "1 variant(s) of its data" in record.reason
-    assert 'data.get("email") or data.get("username")' in second.diff
-    assert '-    email = normalise_email(data.get("email"))' in second.diff
     await resolver.llm.close()  # type: ignore[union-attr]
 
 
-async def test_an_unchanged_reply_is_asked_again_for_the_changed_function(loop_parts: dict[str, Any],
-                                                                          llm: ScriptedLLM) -> None:
+async def test_a_fix_that_answers_null_differently_from_absent_is_sent_back(loop_parts: dict[str, Any],
+                                                                            llm: ScriptedLLM) -> None:
     settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
     resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
                         sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
-    # The function alone, with the prompt's mark copied onto the changed line.
-    handle_only = GOOD_LOGIN[GOOD_LOGIN.index("def handle(data):"):].replace(
-        'data.get("username") or "")', 'data.get("username") or "")  # <-- this line raised')
-    llm.script(reply_files(("swdemo/login.py", LOGIN)), reply_files(("swdemo/login.py", handle_only)), "YES",
-               "Fall back to the username.")
+    # Completes with email absent (falls back to the username) and with email null (user ""): the trap.
+    defaulted = LOGIN.replace('normalise_email(data.get("email"))',
+                              'normalise_email(data.get("email", data.get("username")) or "")')
+    llm.script(reply_files(("swdemo/login.py", defaulted)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
+               "Fall back to the username when the email is absent or null.")
     try:
         record = await resolver.resolve(await fail_demo(loop_parts["service"]))
     finally:
         await resolver.llm.close()  # type: ignore[union-attr]
     first, second = record.candidates
-    assert first.rejected is not None and first.rejected.startswith("unchanged:")
-    # Not a second turn of the same conversation: a new question, hotter, without the whole file to copy,
-    # asking for the changed function only.
-    again = llm.requests[1]["messages"]
-    assert [m["role"] for m in again] == ["system", "user"]
-    assert "## Full source" in llm.requests[0]["messages"][1]["content"]
-    assert "## Full source" not in again[1]["content"] and "# <-- this line raised" in again[1]["content"]
-    assert "gave the code back unchanged was already refused" in again[1]["content"]
-    assert "# File: swdemo/login.py\n```python\ndef normalise_email(email):" in again[1]["content"]
-    assert llm.requests[1]["temperature"] > llm.requests[0]["temperature"]
-    # The function alone was spliced into the file.
-    assert record.status is FixStatus.FIXED and second.verdict == "fixed" and second.builds_on is None
-    assert 'data.get("username")' in record.diff and "-def normalise_email" not in record.diff
-    assert "this line raised" not in record.diff
+    assert first.verdict is not None and first.verdict.startswith(
+        "not fixed: the job answers differently with `email` null instead of absent (in the job data): "
+        '{"authenticated": false, "user": ""} instead of {"authenticated": true, "user": "alice@example.com"}')
+    assert "the job answers differently with `email` null" in llm.requests[1]["messages"][-1]["content"]
+    assert record.status is FixStatus.FIXED and second.verdict == "fixed"
 
 
 async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: dict[str, Any],
@@ -206,18 +188,6 @@ async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: di
     assert record.status is FixStatus.NOT_FIXED and "breaks the docstring" in record.reason
     assert llm.chat_calls == 4
     await resolver.llm.close()  # type: ignore[union-attr]
-
-
-async def test_a_no_that_names_a_key_the_result_has_is_refuted(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
-    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)),
-               "NO\nThe docstring promises a user. However, the returned dictionary does not include the `user` key.",
-               "Fall back to the username.")
-    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
-    assert record.status is FixStatus.FIXED, record.reason
-    review = record.candidates[0].review
-    assert review is not None and review.startswith("refuted no: The docstring promises a user.")
-    assert review.endswith("(the result has `user`)")
-    assert llm.chat_calls == 3 and record.summary == "Fall back to the username."
 
 
 async def test_a_result_shaped_unlike_earlier_results_is_sent_back(loop_parts: dict[str, Any],

@@ -104,10 +104,6 @@ async def test_wrong_fix_is_not_fixed(sandbox: BwrapSandbox, source: str, expect
     verdict = await verify(sandbox, login_request({"swdemo/login.py": source}), FAILING, REPLAYS)
     assert not verdict.fixed
     assert expected in verdict.reason
-    # The run that broke, and the data it broke on, go with the verdict (the next question is about them).
-    assert verdict.broke is not None
-    run, data = verdict.broke
-    assert not run.ok and data == (REPLAYS[0] if expected == "regression" else FAILING)
 
 
 HOSTILE = {
@@ -247,7 +243,6 @@ async def test_tolerant_variant_fails_only_on_the_original_error(sandbox: BwrapS
     else:
         assert verdict.reason.startswith("the job still fails with `campaigns` empty (in the job data) (error: ")
         assert "ZeroDivisionError" in verdict.reason
-        assert verdict.broke == (verdict.replays[1], {"campaigns": []})
 
 
 async def test_replays_must_return_what_the_original_code_returns(sandbox: BwrapSandbox) -> None:
@@ -317,7 +312,6 @@ async def test_null_and_absent_must_give_the_same_answer(sandbox: BwrapSandbox, 
         assert verdict.reason == ('the job answers differently with `email` null instead of absent (in the job '
                                   'data): {"authenticated": false, "user": ""} instead of '
                                   '{"authenticated": true, "user": "alice@example.com"}')
-        assert verdict.broke is None  # nothing raised: the reason and the result go back to the model
 
 
 async def test_a_result_that_changes_from_run_to_run_is_not_compared(sandbox: BwrapSandbox) -> None:

@@ -312,19 +312,6 @@ def test_read_sources_caps_and_orders(app: Path) -> None:
     assert read_sources(app, locs)["svc/handler.py"] == (app / "svc/handler.py").read_text()
 
 
-def test_changed_files_are_read_instead_of_the_disk_and_stay_inside(app: Path) -> None:
-    # A candidate's rewrite of parse.py, as the sandbox ran it: its lines, not the disk's, are shown.
-    changed = {"svc/parse.py": "import json\n\n\ndef load(text):\n    return json.loads(text)['x']\n"}
-    loc = Location("svc/parse.py", 5, "load", "")
-    assert ">>> 5 |     return json.loads(text)['x']" in focused_snippet(app, loc, changed=changed)
-    assert read_sources(app, [loc], changed=changed) == changed
-    # Untouched files still come from the disk; a changed path outside the root is never read.
-    other = Location("svc/handler.py", 2, "handle", "")
-    assert read_sources(app, [other], changed=changed)["svc/handler.py"] == (app / "svc/handler.py").read_text()
-    escape = {"../secret.py": "TOKEN = 'x'\n"}
-    assert focused_snippet(app, Location("../secret.py", 1, "f", ""), changed=escape) == ""
-
-
 # -- extract ---------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,6 @@ from smartworker.reasoning.edits import (
     FileBlock,
     check_path,
     merge_python,
-    on_top,
     parse_reply,
     splice_function,
     unified_diff,
@@ -354,27 +353,6 @@ def test_unified_diff_paths() -> None:
     assert "+x = 2\n\\ No newline at end of file\n" in diff
     assert "--- /dev/null\n+++ b/b.py\n" in diff
     assert unified_diff({"a.py": "x"}, {"a.py": "x"}) == ""
-
-
-def test_a_change_on_top_of_an_earlier_candidate_is_one_change_against_the_disk(tmp_path: Path) -> None:
-    (tmp_path / "svc").mkdir()
-    (tmp_path / "svc" / "a.py").write_text("def f(x):\n    return x.strip()\n\n\ndef g():\n    return 1\n")
-    (tmp_path / "svc" / "b.py").write_text("Y = 1\n")
-    earlier = {"svc/a.py": "def f(x):\n    return (x or '').strip()\n\n\ndef g():\n    return 1\n",
-               "svc/b.py": "Y = 2\n"}
-    # The reply rewrites only g; it is spliced into the earlier candidate's a.py, and b.py comes along.
-    proposal = validate([FileBlock("svc/a.py", "def g():\n    return 2\n")], tmp_path, earlier)
-    combined = on_top(proposal, earlier, tmp_path)
-    assert combined.files == {"svc/a.py": "def f(x):\n    return (x or '').strip()\n\n\ndef g():\n    return 2\n",
-                              "svc/b.py": "Y = 2\n"}
-    assert combined.originals == {"svc/a.py": (tmp_path / "svc" / "a.py").read_text(), "svc/b.py": "Y = 1\n"}
-    assert "-    return x.strip()" in combined.diff() and "+Y = 2" in combined.diff()
-    # The earlier candidate sent back as it was is unchanged; undoing every change is too.
-    with pytest.raises(UnchangedProposalError):
-        validate([FileBlock("svc/b.py", "Y = 2\n")], tmp_path, earlier)
-    undo = validate([FileBlock("svc/b.py", "Y = 1\n")], tmp_path, {"svc/b.py": "Y = 2\n"})
-    with pytest.raises(UnchangedProposalError, match="undid"):
-        on_top(undo, {"svc/b.py": "Y = 2\n"}, tmp_path)
 
 
 def test_a_modules_only_function_returned_without_its_imports_is_spliced() -> None:

@@ -10,10 +10,8 @@ from smartworker.reasoning.prompt import (
     Feedback,
     MemoryHint,
     app_traceback,
-    failing_functions,
     failing_values,
     fix_messages,
-    without_marks,
 )
 
 APP_SOURCE = '''"""Orders."""
@@ -125,29 +123,3 @@ def test_feedback_carries_the_new_runs_values(tmp_path: Path) -> None:
     messages = fix_messages(ctx, feedback=Feedback("# File: orders.py\n...", "still fails", "TypeError: x",
                                                    {"total": "None"}))
     assert "total = None" in messages[3]["content"]
-
-
-def test_the_focused_question_shows_the_failing_functions_as_plain_code(tmp_path: Path) -> None:
-    ctx = failed_context(tmp_path)
-    assert failing_functions(ctx) == (
-        '# File: orders.py\n```python\ndef parse(text):\n    return int(text)  # <-- this line raised\n\n\n'
-        'def total(data):\n    """Sum of line prices; a line without a price is a data error."""\n'
-        '    return sum(parse(line["price"]) for line in data["lines"])  # <-- the call that led there\n```')
-    user = fix_messages(ctx, focus=True)[1]["content"]
-    # No numbered lines to imitate, no whole file to copy; the evidence is all there.
-    assert ">>>" not in user and "## Full source" not in user and " | " not in user
-    for heading in ("## Job", "## Error", "## Traceback", "## The functions the failure went through", "## Task"):
-        assert heading in user
-    assert "was already refused" in user and "hunter2" not in user
-    # A reply that copies the marks back gets them taken out: it changed nothing.
-    assert without_marks(failing_functions(ctx)) == (
-        '# File: orders.py\n```python\ndef parse(text):\n    return int(text)\n\n\n'
-        'def total(data):\n    """Sum of line prices; a line without a price is a data error."""\n'
-        '    return sum(parse(line["price"]) for line in data["lines"])\n```')
-    # Code outside any function (a module-level failure) has nothing to cut out: the usual question.
-    (tmp_path / "orders.py").write_text("X = int('12.50')\n")
-    flat = extract(queue="q", job_id="1", job_name="n", attempts=1, data={}, opts={}, failed_reason="boom",
-                   stacktrace=[f'Traceback (most recent call last):\n  File "{tmp_path}/orders.py", line 1, in '
-                               "<module>\n    X = int('12.50')\nValueError: boom\n"], app_root=tmp_path)
-    assert failing_functions(flat) == ""
-    assert "## Full source" in fix_messages(flat, focus=True)[1]["content"]

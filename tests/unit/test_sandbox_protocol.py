@@ -124,21 +124,6 @@ def test_failing_values_skip_code_and_unknown_names(tmp_path: Path) -> None:
     assert failing_values(exc, str(tmp_path / "elsewhere")) == {}
 
 
-def test_a_raise_line_also_shows_its_condition_and_the_parameters(tmp_path: Path) -> None:
-    source = ("MAX = 2\n\ndef clean(raw, seen=[]):\n    for tag in raw:\n        seen.append(tag)\n"
-              "    total = len(seen)\n    if total > MAX and seen:\n"
-              "        raise ValueError(f'at most {MAX}')\n    return seen\n\n"
-              "def f(data):\n    return [clean(post) for post in data]\n")
-    exc = _raise_in(source, tmp_path, [["a", "b"], ["c"]])
-    # The message's names, then the condition's, then the parameters: the shared list is in view.
-    assert failing_values(exc, str(tmp_path)) == {"MAX": "2", "total": "3", "seen": "['a', 'b', 'c']",
-                                                  "raw": "['c']"}
-    # A line that is not a raise shows its own names only.
-    (tmp_path / "plain").mkdir()  # another file: linecache keeps the first mod.py's lines
-    plain = _raise_in("def f(data, unused=1):\n    return data['x']\n", tmp_path / "plain", {})
-    assert failing_values(plain, str(tmp_path / "plain")) == {"data": "{}"}
-
-
 def test_error_answer_values_are_read_back_bounded() -> None:
     answer = {"status": "error", "phase": "handler", "exc_type": "KeyError", "message": "'x'", "traceback": "",
               "values": {"row": "{'path': '/app/a.py'}", "big": "x" * 1000}}

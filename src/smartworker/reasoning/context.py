@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -353,28 +352,24 @@ def failing_location(locations: list[Location]) -> Location | None:
     return locations[-1] if locations else None
 
 
-def _read_inside(app_root: Path, rel_path: str, changed: Mapping[str, str] | None = None) -> str | None:
-    """Text of a file inside ``app_root`` (``changed`` holds files as a candidate rewrote them, by
-    relative path, and wins over the disk); None when outside, missing or unreadable."""
+def _read_inside(app_root: Path, rel_path: str) -> str | None:
+    """Text of a file inside ``app_root``; None when outside, missing or unreadable."""
     rel = _inside(app_root, Path(rel_path))
     if rel is None or Path(rel_path).is_absolute():
         return None
-    if changed and rel.as_posix() in changed:
-        return changed[rel.as_posix()]
     try:
         return (app_root.resolve() / rel).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
 
 
-def focused_snippet(app_root: Path, location: Location, radius: int = 12,
-                    changed: Mapping[str, str] | None = None) -> str:
+def focused_snippet(app_root: Path, location: Location, radius: int = 12) -> str:
     """``radius`` lines either side of a location, numbered, the failing line marked ``>>>``.
 
     The first line names the place (``path, line N, in function``). Empty when the file cannot be
     read inside ``app_root``.
     """
-    source = _read_inside(app_root, location.path, changed)
+    source = _read_inside(app_root, location.path)
     if source is None:
         return ""
     lines = source.splitlines()
@@ -402,8 +397,7 @@ SOURCE_CAP_BYTES = 32 * 1024
 _TRUNCATED = "\n# [truncated by SmartWorker: {n} more bytes]\n"
 
 
-def read_sources(app_root: Path, locations: list[Location], cap_bytes: int = SOURCE_CAP_BYTES,
-                 changed: Mapping[str, str] | None = None) -> dict[str, str]:
+def read_sources(app_root: Path, locations: list[Location], cap_bytes: int = SOURCE_CAP_BYTES) -> dict[str, str]:
     """Full source of each file in ``locations`` (innermost first), each capped at ``cap_bytes``.
 
     A capped file is cut at a line boundary and ends with a ``# [truncated ...]`` marker, so it
@@ -413,7 +407,7 @@ def read_sources(app_root: Path, locations: list[Location], cap_bytes: int = SOU
     for location in most_relevant(locations, limit=len(locations)):
         if location.path in sources:
             continue
-        text = _read_inside(app_root, location.path, changed)
+        text = _read_inside(app_root, location.path)
         if text is None:
             continue
         data = text.encode("utf-8")
@@ -461,13 +455,8 @@ def extract(
     failed_reason: str,
     stacktrace: list[str] | str,
     app_root: Path,
-    changed: Mapping[str, str] | None = None,
 ) -> FailureContext:
-    """Build the redacted :class:`FailureContext` of a job's final failure.
-
-    ``changed`` (relative path -> text) is code a candidate rewrote: a failure of the candidate in
-    the sandbox is described with the candidate's lines, not the files on disk.
-    """
+    """Build the redacted :class:`FailureContext` of a job's final failure."""
     raw_tb = last_traceback(stacktrace)
     exception_type, message = split_failure(failed_reason, raw_tb)
     frames = parse_traceback(raw_tb)
@@ -475,9 +464,8 @@ def extract(
     # application (re-raised from library code), fall back to the whole chain.
     locations = failure_locations(last_exception_frames(raw_tb), app_root)
     locations = locations or failure_locations(frames, app_root)
-    snippets = [s for s in (focused_snippet(app_root, loc, changed=changed) for loc in most_relevant(locations))
-                if s]
-    sources = read_sources(app_root, locations, changed=changed)
+    snippets = [s for s in (focused_snippet(app_root, loc) for loc in most_relevant(locations)) if s]
+    sources = read_sources(app_root, locations)
     redacted_data = redact(data)
     redacted_opts = redact(opts)
     return FailureContext(

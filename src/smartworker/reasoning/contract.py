@@ -6,9 +6,8 @@ appears", ``{"error": ...}`` where it promises customers, an empty histogram whe
 five buckets. Shown the changed code, the job's data and what the handler returned, the same small
 model that wrote the fix answers "is this what the docstring promises?" far better than it writes
 code: on 35 recorded FixBench candidates it said NO to 10 of 18 false fixes and YES to all 17 real
-ones (docs/benchmarks.md). A NO sends the candidate back with the model's reason, unless the reason
-is a key the result lacks and the result has it (:func:`refuted`); an answer we cannot read, or no
-answer at all, leaves the sandbox's verdict standing. A result that redaction
+ones (docs/benchmarks.md). A NO sends the candidate back with the model's reason; an answer we
+cannot read, or no answer at all, leaves the sandbox's verdict standing. A result that redaction
 changes is not reviewed at all: the model would judge ``[REDACTED]`` and reject a right answer.
 """
 
@@ -59,41 +58,6 @@ def review_messages(files: Mapping[str, str], data: Any, result: Any) -> list[di
                                            result=_json(redact(result), RESULT_CAP))
     return [{"role": "system", "content": template("contract_system").template.strip()},
             {"role": "user", "content": user}]
-
-
-#: A reason's claim that the result lacks something, up to the end of its sentence.
-_LACKS = re.compile(r"\b(?:does not|doesn't|do not|don't)\s+(?:include|contain|have)\b|\b(?:is|are) missing\b"
-                    r"|\blacks\b", re.IGNORECASE)
-_QUOTED = re.compile(r"[`\"']([A-Za-z_][A-Za-z0-9_]*)[`\"']")
-
-
-def _keys(value: Any) -> set[str]:
-    """Every dict key anywhere in a JSON-like value."""
-    if isinstance(value, dict):
-        return {str(k) for k in value} | {k for v in value.values() for k in _keys(v)}
-    if isinstance(value, list):
-        return {k for v in value for k in _keys(v)}
-    return set()
-
-
-def refuted(review: ContractReview, result: Any) -> str | None:
-    """The key a NO says the result lacks while the result has it, or None.
-
-    Measured on FixBench: the 1.5B model's NO to right fixes said "the returned dictionary does not
-    include the `supplier` key" (and "overall_rate") of results that held it; asked again, sampled, it
-    says the same (docs/benchmarks.md). A claim we can check against the result is checked: a NO
-    whose every named missing key is in the result is no evidence against the fix.
-    """
-    if review.accepted is not False:
-        return None
-    present = _keys(result)
-    named: list[str] = []
-    for sentence in re.split(r"(?<=[.;])\s+", review.reason):
-        if _LACKS.search(sentence) is not None:
-            named += _QUOTED.findall(sentence)
-    if not named or any(name not in present for name in named):
-        return None
-    return named[0]
 
 
 def parse_review(text: str) -> ContractReview:

@@ -406,27 +406,6 @@ def validate(
     return Proposal(files=files, originals=before, notes=notes)
 
 
-def on_top(proposal: Proposal, base: Mapping[str, str], app_root: Path) -> Proposal:
-    """``proposal``, validated against ``base`` (an earlier candidate's files, relative path -> text),
-    as one change against the files on disk: the earlier candidate's files with this one's on top.
-
-    A candidate asked to repair an earlier candidate's code returns only the files it changed
-    again; the rest of the earlier change must still go to the sandbox with it.
-    """
-    files: dict[str, str] = {}
-    before: dict[str, str] = {}
-    for rel, text in {**base, **proposal.files}.items():
-        original = _read_original(app_root, rel)
-        if original is not None and _same(original, text):
-            continue
-        files[rel] = text
-        if original is not None:
-            before[rel] = original
-    if not files:
-        raise UnchangedProposalError("unchanged: the reply undid the earlier change and changed nothing else")
-    return Proposal(files=files, originals=before, notes=list(proposal.notes))
-
-
 # -- splicing --------------------------------------------------------------------------------------
 
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef

@@ -6,7 +6,6 @@ better than describing the bug, so the prompt is mostly evidence, in that order.
 
 from __future__ import annotations
 
-import ast
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from smartworker.reasoning.context import FailureContext, Frame, most_relevant
+from smartworker.reasoning.context import FailureContext, Frame
 from smartworker.redaction import is_secret_key, redact_text
 
 #: Characters of any one section we are willing to send (a small model has a small window).
@@ -130,70 +129,18 @@ def _sources(ctx: FailureContext) -> str:
     return "\n\n".join(blocks) or "(source not available)"
 
 
-#: The comments that mark the failing line, and the calls that led to it, in :func:`failing_functions`.
-FAILED_HERE = "  # <-- this line raised"
-CALLED_HERE = "  # <-- the call that led there"
-
-
-def without_marks(reply: str) -> str:
-    """A reply with the marks of :func:`failing_functions` taken out: a model that copies them back
-    has not changed the line, and the mark must not reach the file."""
-    return reply.replace(FAILED_HERE, "").replace(CALLED_HERE, "")
-
-
-def _enclosing(tree: ast.Module, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The innermost function whose lines hold ``line``."""
-    holding = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-               and node.lineno <= line <= (node.end_lineno or node.lineno)]
-    return max(holding, key=lambda node: node.lineno, default=None)
-
-
-def failing_functions(ctx: FailureContext) -> str:
-    """The functions the failure passed through (innermost first, up to 3), each as plain code in its
-    file's block, the line that raised in it marked with a comment; "" when none can be cut out.
-
-    Numbered snippet lines invite a small model to answer in that shape, which is not Python.
-    """
-    by_file: dict[str, list[str]] = {}
-    seen: set[tuple[str, int]] = set()
-    for loc in most_relevant(ctx.locations):
-        source = ctx.sources.get(loc.path)
-        if source is None:
-            continue
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        node = _enclosing(tree, loc.line)
-        if node is None or (loc.path, node.lineno) in seen:
-            continue
-        innermost = not seen
-        seen.add((loc.path, node.lineno))
-        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        lines = source.splitlines()[start - 1:node.end_lineno]
-        lines[loc.line - start] += FAILED_HERE if innermost else CALLED_HERE
-        by_file.setdefault(loc.path, []).append("\n".join(lines))
-    return "\n\n".join(f"# File: {path}\n```python\n" + "\n\n\n".join(functions) + "\n```"
-                         for path, functions in by_file.items())
-
-
 def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedback: Feedback | None = None,
-                 values: Mapping[str, str] | None = None, focus: bool = False) -> list[dict[str, str]]:
+                 values: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """Chat messages asking for corrected files; with feedback, a second turn says what went wrong.
 
     ``values`` are the failing line's values from the sandbox's reproduction of the failure.
-    ``focus`` asks for the changed functions only, shown only the code around the failing lines: the
-    question after a reply that gave the files back unchanged (with the whole file in view, the small
-    model copies it again).
     """
     memory_text = ""
     if memory is not None:
         memory_text = template("memory").substitute(
             similarity=f"{memory.similarity:.2f}", signature=memory.signature,
             summary=memory.summary or "(no summary)", diff=_cap(redact_text(memory.diff), 3000))
-    functions = failing_functions(ctx) if focus else ""
-    user = template("fix_focus" if functions else "fix").substitute(
-        functions=functions,
+    user = template("fix").substitute(
         metadata=_metadata(ctx),
         signature=ctx.signature,
         locations=_locations(ctx),

@@ -42,8 +42,6 @@ class Candidate:
     diff: str = ""
     verdict: str | None = None  #: "fixed" / "not fixed: ..." from the sandbox
     review: str | None = None  #: the contract review of a verified candidate: "yes: ...", "no: ..."
-    #: the earlier candidate whose code this one was asked to repair further (None: the original code)
-    builds_on: int | None = None
     outcome: dict[str, Any] | None = None  #: the failing job's sandbox run (exit, tails, duration)
     replays: list[dict[str, Any]] = field(default_factory=list)
     prompt_tokens: int = 0

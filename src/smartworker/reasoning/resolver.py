@@ -3,46 +3,28 @@
 A verdict is "fixed" only when the failed job itself ran to completion against the change in the
 sandbox (and so did its null/absent variants, and recent successful inputs still succeed). An HTTP
 200 from anything proves nothing.
-
-A candidate whose code raises on one of those runs is followed by a fresh question about that run, in
-that code (:meth:`Resolver._follow_up`): the small model repeats itself when the same conversation
-tells it what is still wrong.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from smartworker import keys
 from smartworker.config import Settings
-from smartworker.errors import (
-    JobNotFoundError,
-    LLMError,
-    ProposalRejectedError,
-    SandboxError,
-    UnchangedProposalError,
-)
+from smartworker.errors import JobNotFoundError, LLMError, ProposalRejectedError, SandboxError
 from smartworker.logs import get_logger
 from smartworker.notify.email import EmailNotifier, FixReport
 from smartworker.queues import DeadJob, Queues, now_ms
 from smartworker.reasoning.context import FailureContext, extract
 from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
-from smartworker.reasoning.contract import ContractReview, parse_review, refuted, review_messages
-from smartworker.reasoning.edits import FileBlock, Proposal, on_top, parse_reply, validate
+from smartworker.reasoning.contract import ContractReview, parse_review, review_messages
+from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
-from smartworker.reasoning.prompt import (
-    Feedback,
-    MemoryHint,
-    fix_messages,
-    summary_messages,
-    token_estimate,
-    without_marks,
-)
+from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
 from smartworker.reasoning.review import hidden_error
 from smartworker.reasoning.variants import (
@@ -54,7 +36,7 @@ from smartworker.reasoning.variants import (
 )
 from smartworker.redaction import redact, redact_text
 from smartworker.sandbox.base import SandboxBackend, SandboxOutcome, SandboxRequest
-from smartworker.sandbox.verdict import ReplayReference, Verdict, baseline, replay_references, verify
+from smartworker.sandbox.verdict import ReplayReference, baseline, replay_references, verify
 
 log = get_logger(__name__)
 
@@ -71,16 +53,6 @@ class Target:
     app_root: Path
     app_module: str
     hazard_testing: bool = False
-
-
-@dataclass(frozen=True)
-class _Ask:
-    """What the next candidate is asked to repair: a failure, and the code it happened in."""
-
-    ctx: FailureContext
-    values: Mapping[str, str]  #: the failing line's values in that run
-    base: dict[str, str]  #: an earlier candidate's files the code shown holds ({}: the code on disk)
-    builds_on: int | None = None  #: that candidate's index
 
 
 @dataclass
@@ -217,17 +189,15 @@ class Resolver:
         if not self.settings.sandbox_replay_compare:
             references = [ReplayReference(r.data) for r in references]
         feedback: Feedback | None = None
-        ask = _Ask(ctx, base.outcome.values, {})
-        focus = False  # after an unchanged reply: ask for the changed functions only
         last_reason = "no candidate was tried"
         best_diff = ""
         for index in range(1, self.settings.ai_candidates + 1):
-            messages = fix_messages(ask.ctx, memory=hint, feedback=feedback, values=ask.values, focus=focus)
+            messages = fix_messages(ctx, memory=hint, feedback=feedback, values=base.outcome.values)
             spent = record.prompt_tokens + record.completion_tokens
             if spent + token_estimate(messages) > self.settings.ai_token_budget:
                 last_reason = f"token budget of {self.settings.ai_token_budget} spent after {index - 1} candidates"
                 break
-            candidate = Candidate(index=index, builds_on=ask.builds_on)
+            candidate = Candidate(index=index)
             record.candidates.append(candidate)
             completion = await self._ask(messages, index, candidate, record)
             if completion is None:
@@ -235,23 +205,16 @@ class Resolver:
                 await self.records.save(record)
                 continue
             try:
-                proposal = self._proposal(completion.text, ask, originals, template.app_root)
-            except UnchangedProposalError as exc:
-                # Told so in the same conversation, or asked the same again, the model sends the same file
-                # back (seen on FixBench three times in a row, up to temperature 1.0): ask afresh, for the
-                # changed functions only, without the whole file to copy.
-                candidate.rejected = exc.message
-                last_reason = f"candidate {index} rejected: {exc.message}"
-                feedback, focus = None, True
-                await self.records.save(record)
-                continue
+                blocks = parse_reply(completion.text, default_path=self._default_path(ctx))
+                blocks = [FileBlock(b.path, restore_redacted(b.content, ctx.sources, originals, b.path))
+                          for b in blocks]
+                proposal = validate(blocks, template.app_root)
             except ProposalRejectedError as exc:
                 candidate.rejected = exc.message
                 last_reason = f"candidate {index} rejected: {exc.message}"
                 feedback = Feedback(completion.text, f"it was rejected: {exc.message}")
                 await self.records.save(record)
                 continue
-            focus = False
             candidate.diff = proposal.diff()
             # A handler that swallows the failure stops the crash, so the sandbox would pass it.
             hidden = hidden_error(proposal.originals, proposal.files, ctx.exception_type)
@@ -290,12 +253,6 @@ class Resolver:
                 feedback = Feedback(completion.text, wrong, _returned(verdict.failing))
                 continue
             last_reason = f"candidate {index}: {verdict.reason}"
-            follow_up = self._follow_up(ctx, verdict, proposal.files, template.app_root, index)
-            if follow_up is not None:
-                # The candidate's own code, failing on the data that broke it, asked as a new failure: a
-                # small model repeats its answer when told in a conversation what is still wrong.
-                ask, feedback = follow_up, None
-                continue
             failing = next((o for o in verdict.runs if not o.ok), None)
             if failing is None:  # every run completed; a result was wrong (its shape, or a replay's value)
                 feedback = Feedback(completion.text, verdict.reason, _returned(verdict.failing))
@@ -345,11 +302,6 @@ class Resolver:
         review = parse_review(completion.text)
         answer = {True: "yes", False: "no", None: "unreadable"}[review.accepted]
         candidate.review = f"{answer}: {review.reason}" if review.reason else answer
-        key = refuted(review, result)
-        if key is not None:
-            # The NO's reason is a key the result lacks, and the result has it: no evidence at all.
-            candidate.review = f"refuted {candidate.review} (the result has `{key}`)"
-            return ContractReview(None, review.reason)
         return review
 
     async def _summarise(self, ctx: FailureContext, diff: str, record: FixRecord) -> str:
@@ -400,35 +352,6 @@ class Resolver:
             await self.records.attach(owner, record.dlq_id)
         await self.records.save(record)
         return record
-
-    def _proposal(self, reply: str, ask: _Ask, originals: dict[str, str], app_root: Path) -> Proposal:
-        """The change a reply proposes, as one change against the files on disk."""
-        shown = {**originals, **ask.base}
-        blocks = parse_reply(without_marks(reply), default_path=self._default_path(ask.ctx))
-        blocks = [FileBlock(b.path, restore_redacted(b.content, ask.ctx.sources, shown, b.path)) for b in blocks]
-        if not ask.base:
-            return validate(blocks, app_root)
-        return on_top(validate(blocks, app_root, ask.base), ask.base, app_root)
-
-    @staticmethod
-    def _follow_up(ctx: FailureContext, verdict: Verdict, files: dict[str, str], app_root: Path,
-                   index: int) -> _Ask | None:
-        """The next question when a candidate's code raised on some data: that failure, in that code.
-
-        None when no run raised inside the application (a wrong result, a time-out, an import error
-        of the whole module): those go back in the conversation instead.
-        """
-        if verdict.broke is None:
-            return None
-        outcome, broke_data = verdict.broke
-        if not outcome.traceback or not outcome.exc_type:
-            return None
-        failure = extract(queue=ctx.queue, job_id=ctx.job_id, job_name=ctx.job_name, attempts=ctx.attempts,
-                          data=broke_data, opts={}, failed_reason=f"{outcome.exc_type}: {outcome.message or ''}",
-                          stacktrace=[outcome.traceback], app_root=app_root, changed=files)
-        if not failure.locations or not failure.sources:
-            return None
-        return _Ask(failure, outcome.values, dict(files), index)
 
     @staticmethod
     def _originals(target_root: Path, paths: list[str]) -> dict[str, str]:

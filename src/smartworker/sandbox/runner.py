@@ -85,36 +85,6 @@ def _line_names(code_line: str) -> list[str]:
     return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)))
 
 
-def _guard(filename: str, lineno: int) -> str:
-    """The ``if``/``elif`` line directly guarding line ``lineno`` (its block's head), or ""."""
-    line = linecache.getline(filename, lineno)
-    indent = len(line) - len(line.lstrip())
-    for number in range(lineno - 1, max(0, lineno - 30), -1):
-        head = linecache.getline(filename, number)
-        if not head.strip():
-            continue
-        if len(head) - len(head.lstrip()) < indent:
-            return head if head.lstrip().startswith(("if ", "elif ")) else ""
-    return ""
-
-
-def _names_to_show(frame: types.FrameType, lineno: int) -> list[str]:
-    """The names on the failing line; for the code's own ``raise``, also those of the condition that
-    chose to raise and the function's parameters.
-
-    A raise line shows only the message's names (``MAX_TAGS = 5``); why the condition held is in its
-    other names (``cleaned`` holding the tags of every earlier post, through a shared default list).
-    """
-    filename = frame.f_code.co_filename
-    line = linecache.getline(filename, lineno)
-    names = _line_names(line)
-    if line.lstrip().startswith("raise"):
-        code = frame.f_code
-        parameters = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-        names += [*_line_names(_guard(filename, lineno)), *parameters]
-    return list(dict.fromkeys(names))
-
-
 def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
     """``repr`` of the data each name on the innermost application line held when ``exc`` was raised.
 
@@ -132,7 +102,7 @@ def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
     if frame is None:
         return {}
     values: dict[str, str] = {}
-    for name in _names_to_show(frame, lineno):
+    for name in _line_names(linecache.getline(frame.f_code.co_filename, lineno)):
         if name in frame.f_locals:
             value = frame.f_locals[name]
         elif name in frame.f_globals:

@@ -38,9 +38,6 @@ class Verdict:
     #: the other runs, in order: strict variants of the failing data, then tolerant ones, then
     #: earlier successful inputs
     replays: list[SandboxOutcome] = field(default_factory=list)
-    #: when a run ended in an error: that run and the data it ran on (the failed job's data, a
-    #: variant of it or an earlier input), so the next candidate can be asked about that failure
-    broke: tuple[SandboxOutcome, dict[str, Any]] | None = None
 
     @property
     def runs(self) -> list[SandboxOutcome]:
@@ -128,8 +125,7 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     """
     failing = await backend.run(request_template.with_data(failing_data))
     if not failing.ok:
-        return Verdict(False, f"the failing job still fails ({_describe(failing)})", failing,
-                       broke=(failing, failing_data))
+        return Verdict(False, f"the failing job still fails ({_describe(failing)})", failing)
     odd = mismatch(failing.result, [w for w in expected or [] if w is not UNCOMPARED])
     if odd is not None:
         return Verdict(False, f"the failing job now completes, but {odd}", failing)
@@ -140,8 +136,7 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
                                        for d in [*checks.values(), *lenient.values(), *inputs])))
     for description, outcome in zip(checks, runs, strict=False):
         if not outcome.ok:
-            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs,
-                           (outcome, checks[description]))
+            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
     for description, outcome in zip(checks if same_answer else {}, runs, strict=False):
         # Null and absent mean the same to a handler that accepts both: a different answer is the
         # trap fix that turns the null into a default somewhere else (a tier of None, no discount).
@@ -152,14 +147,13 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
                            failing, runs)
     for description, outcome in zip(lenient, runs[len(checks):], strict=False):
         if _repeats(outcome, failure_type):
-            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs,
-                           (outcome, lenient[description]))
+            return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
     replays = runs[len(checks) + len(lenient):]
     wanted = list(expected or [])
     for index, outcome in enumerate(replays, 1):
         if not outcome.ok:
             return Verdict(False, f"regression on replay {index} of {len(replays)} ({_describe(outcome)})",
-                           failing, runs, (outcome, inputs[index - 1]))
+                           failing, runs)
         want = wanted[index - 1] if index <= len(wanted) else UNCOMPARED
         if want is not UNCOMPARED and _canonical(outcome.result) != _canonical(want):
             got, was = redacted_json(outcome.result, QUOTE_CHARS), redacted_json(want, QUOTE_CHARS)
