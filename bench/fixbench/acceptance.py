@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -203,3 +203,20 @@ def files_from_diff(case: Case, diff: str) -> dict[str, str] | None:
         if done.returncode != 0:
             return None
         return {name: (root / _safe_relative(name)).read_text(encoding="utf-8") for name in changed}
+
+
+def passed_rows(runs: Iterable[Path]) -> list[dict[str, Any]]:
+    """The rows of FixBench ``--json`` outputs whose candidate the sandbox passed (verdict fixed or
+    false_fix), with their diff: the recorded fixes the offline evaluations judge."""
+    return [row for path in runs for row in json.loads(path.read_text())["rows"]
+            if row["verdict"] in ("fixed", "false_fix") and row.get("diff")]
+
+
+def print_tally(counts: Mapping[tuple[str, bool, bool], int]) -> None:
+    """The summary of an offline check: per source, right results passed or flagged, wrong ones
+    flagged or missed (``counts`` by (source, right, flagged))."""
+    print()
+    for source in ("reference", "naive", "recorded"):
+        print(f"{source:<10} right: {counts.get((source, True, False), 0)} passed, "
+              f"{counts.get((source, True, True), 0)} flagged | wrong: {counts.get((source, False, True), 0)} "
+              f"flagged, {counts.get((source, False, False), 0)} missed")

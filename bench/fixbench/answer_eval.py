@@ -21,7 +21,7 @@ from pathlib import Path
 from smartworker.reasoning.edits import unified_diff
 from smartworker.reasoning.variants import missing_value_variants, nearby_fields, touched_fields
 
-from .acceptance import files_from_diff, patched_tree, run_inputs
+from .acceptance import files_from_diff, passed_rows, patched_tree, print_tally, run_inputs
 from .cases import Case, load_cases
 
 
@@ -54,16 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         if case.naive_fix():
             judged.append(("naive", case, False, case.naive_fix()))
     seen: set[tuple[str, str]] = set()
-    for path in args.runs:
-        for row in json.loads(path.read_text())["rows"]:
-            if row["verdict"] not in ("fixed", "false_fix") or not row.get("diff") or row["case"] not in cases:
-                continue
-            if (row["case"], row["diff"]) in seen:
-                continue
-            seen.add((row["case"], row["diff"]))
-            files = files_from_diff(cases[row["case"]], row["diff"])
-            if files is not None:
-                judged.append(("recorded", cases[row["case"]], row["verdict"] == "fixed", files))
+    for row in passed_rows(args.runs):
+        if row["case"] not in cases or (row["case"], row["diff"]) in seen:
+            continue
+        seen.add((row["case"], row["diff"]))
+        files = files_from_diff(cases[row["case"]], row["diff"])
+        if files is not None:
+            judged.append(("recorded", cases[row["case"]], row["verdict"] == "fixed", files))
     counts: Counter[tuple[str, bool, bool]] = Counter()  # (source, right, flagged)
     for source, case, right, files in judged:
         flagged = differs(case, files)
@@ -72,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         counts[(source, right, flagged)] += 1
         print(f"{source:<10} {case.id:<34} {'right' if right else 'wrong'} {'FLAGGED' if flagged else 'passed'}",
               flush=True)
-    print()
-    for source in ("reference", "naive", "recorded"):
-        print(f"{source:<10} right: {counts[(source, True, False)]} passed, {counts[(source, True, True)]} flagged"
-              f" | wrong: {counts[(source, False, True)]} flagged, {counts[(source, False, False)]} missed")
+    print_tally(counts)
     return 0
 
 

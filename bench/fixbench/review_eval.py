@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from smartworker.config import load_settings
 from smartworker.reasoning.contract import MAX_TOKENS, parse_review, review_messages
 from smartworker.reasoning.llm import ChatClient
 
-from .acceptance import files_from_diff, patched_tree, run_inputs
+from .acceptance import files_from_diff, passed_rows, patched_tree, run_inputs
 from .cases import load_cases
 
 
@@ -33,22 +32,21 @@ async def main(argv: list[str] | None = None) -> int:
     llm = ChatClient.from_settings(load_settings())
     counts: Counter[tuple[str, str]] = Counter()
     try:
-        for path in args.runs:
-            for row in json.loads(path.read_text())["rows"]:
-                case = cases.get(row["case"])
-                if case is None or row["verdict"] not in ("fixed", "false_fix") or not row.get("diff"):
-                    continue
-                files = files_from_diff(case, row["diff"])
-                if files is None:
-                    continue
-                with patched_tree(case.app_dir, files) as root:
-                    outcome = run_inputs(root, case.app_module, case.handler, [case.failing_data])[0]
-                completion = await llm.complete(review_messages(files, case.failing_data, outcome.result),
-                                                temperature=0.0, max_tokens=MAX_TOKENS, seed=1)
-                review = parse_review(completion.text)
-                answer = {True: "yes", False: "no", None: "unreadable"}[review.accepted]
-                counts[(row["verdict"], answer)] += 1
-                print(f"{row['case']:<34} {row['verdict']:<10} {answer:<10} {review.reason[:80]}", flush=True)
+        for row in passed_rows(args.runs):
+            case = cases.get(row["case"])
+            if case is None:
+                continue
+            files = files_from_diff(case, row["diff"])
+            if files is None:
+                continue
+            with patched_tree(case.app_dir, files) as root:
+                outcome = run_inputs(root, case.app_module, case.handler, [case.failing_data])[0]
+            completion = await llm.complete(review_messages(files, case.failing_data, outcome.result),
+                                            temperature=0.0, max_tokens=MAX_TOKENS, seed=1)
+            review = parse_review(completion.text)
+            answer = {True: "yes", False: "no", None: "unreadable"}[review.accepted]
+            counts[(row["verdict"], answer)] += 1
+            print(f"{row['case']:<34} {row['verdict']:<10} {answer:<10} {review.reason[:80]}", flush=True)
     finally:
         await llm.close()
     print()

@@ -17,14 +17,13 @@ Prints each flagged or wrong-and-missed result, then a two-by-two count per sour
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from smartworker.sandbox.shape import mismatch
 
-from .acceptance import files_from_diff, patched_tree, run_inputs
+from .acceptance import files_from_diff, passed_rows, patched_tree, print_tally, run_inputs
 from .cases import Case, load_cases
 
 #: Stands for a run that raised: no result to judge.
@@ -42,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, nargs="*", help="FixBench --json outputs")
     args = parser.parse_args(argv)
-    rows = [row for path in args.runs for row in json.loads(path.read_text())["rows"]
-            if row["verdict"] in ("fixed", "false_fix") and row.get("diff")]
+    rows = passed_rows(args.runs)
     counts: Counter[tuple[str, bool, bool]] = Counter()  # (source, right, flagged)
 
     def judge(source: str, case: Case, right: bool, result: Any) -> None:
@@ -66,10 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             files = files_from_diff(case, row["diff"]) if row["case"] == case.id else None
             if files is not None:
                 judge("recorded", case, row["verdict"] == "fixed", _results(case, files, [case.failing_data])[0])
-    print()
-    for source in ("reference", "naive", "recorded"):
-        print(f"{source:<10} right: {counts[(source, True, False)]} passed, {counts[(source, True, True)]} flagged"
-              f" | wrong: {counts[(source, False, True)]} flagged, {counts[(source, False, False)]} missed")
+    print_tally(counts)
     return 0
 
 

@@ -593,10 +593,8 @@ def merge_python(original: str, block: str) -> tuple[str, list[str]]:
     dropped = _imports(orig_tree.body) - _imports(block_tree.body)
     if not orig_named or not (missing or dropped):
         return block, []
-    if not missing:
-        missing = ["imports"]
 
-    notes = [f"partial reply (omits {', '.join(missing)}); spliced by name"]
+    notes = [f"partial reply (omits {', '.join(missing) or 'imports'}); spliced by name"]
     block_lines = block.splitlines(keepends=True)
     result = original
     for node in block_tree.body:

@@ -366,9 +366,8 @@ class Resolver:
     def _variants(self, ctx: FailureContext, data: dict[str, Any], diff: str
                   ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         """The failing data in its other missing-value forms (strict: must complete, with the same
-        answer) and with a list
-        this candidate reads emptied (tolerant: must not repeat the failure; none when the failure was
-        the handler's own ``raise``), each as description -> data."""
+        answer) and with a list this candidate reads emptied (tolerant: must not repeat the failure;
+        none when the failure was the handler's own ``raise``), each as description -> data."""
         if not self.settings.sandbox_variants:
             return {}, {}
         code = ctx.failing_location.code if ctx.failing_location is not None else ""
