@@ -10,6 +10,10 @@ acceptance inputs: fixed, or a false fix.
                              [--no-history]
 
 The LLM is AI_SERVICE_URL when set, else the bundled local model (started here).
+
+To compare two trees, give each run a freshly started model server (leave AI_SERVICE_URL unset, or
+restart the server): llama.cpp reuses prompts it has cached, and a reply computed on a cached prompt
+can differ from one computed afresh, so a warm server's replies depend on the runs before.
 """
 
 from __future__ import annotations

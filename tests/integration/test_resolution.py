@@ -146,6 +146,28 @@ async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: di
     await resolver.llm.close()  # type: ignore[union-attr]
 
 
+async def test_fourth_candidate_is_asked_afresh_with_the_earlier_reasons(loop_parts: dict[str, Any],
+                                                                        llm: ScriptedLLM) -> None:
+    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 4})
+    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
+                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
+    llm.script(reply_files(("swdemo/login.py", WRONG_LOGIN)), reply_files(("swdemo/login.py", LOGIN)),
+               reply_files(("swdemo/login.py", WRONG_LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
+               "Fall back to the username.")
+    record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.FIXED and len(record.candidates) == 4
+    # Candidates 2 and 3 continue the conversation; candidate 4 starts over, without the earlier code.
+    for retry in llm.requests[1:3]:
+        assert [m["role"] for m in retry["messages"]] == ["system", "user", "assistant", "user"]
+    fourth = llm.requests[3]["messages"]
+    assert [m["role"] for m in fourth] == ["system", "user"]
+    earlier = fourth[1]["content"].split("## Earlier attempts that did not work")[1]
+    assert "- attempt 1: the failing job still fails" in earlier and "AttributeError" in earlier
+    assert "- attempt 2: unchanged" in earlier and "- attempt 3: the failing job still fails" in earlier
+    assert 'data.get("mail")' not in fourth[1]["content"]
+    await resolver.llm.close()  # type: ignore[union-attr]
+
+
 async def test_a_fix_that_answers_null_differently_from_absent_is_sent_back(loop_parts: dict[str, Any],
                                                                             llm: ScriptedLLM) -> None:
     settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})

@@ -123,3 +123,14 @@ def test_feedback_carries_the_new_runs_values(tmp_path: Path) -> None:
     messages = fix_messages(ctx, feedback=Feedback("# File: orders.py\n...", "still fails", "TypeError: x",
                                                    {"total": "None"}))
     assert "total = None" in messages[3]["content"]
+
+
+def test_a_fresh_ask_lists_earlier_attempts_by_reason_only(tmp_path: Path) -> None:
+    ctx = failed_context(tmp_path)
+    messages = fix_messages(ctx, earlier=["the failing job still fails (error: TypeError: x)", "unchanged"])
+    assert [m["role"] for m in messages] == ["system", "user"]
+    user = messages[1]["content"]
+    assert "## Earlier attempts that did not work" in user
+    assert "- attempt 1: the failing job still fails (error: TypeError: x)\n- attempt 2: unchanged" in user
+    assert user.index("## Full source") < user.index("## Earlier attempts") < user.index("## Task")
+    assert "## Earlier attempts" not in fix_messages(ctx)[1]["content"]

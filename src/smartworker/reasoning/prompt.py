@@ -130,10 +130,12 @@ def _sources(ctx: FailureContext) -> str:
 
 
 def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedback: Feedback | None = None,
-                 values: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+                 values: Mapping[str, str] | None = None,
+                 earlier: list[str] | None = None) -> list[dict[str, str]]:
     """Chat messages asking for corrected files; with feedback, a second turn says what went wrong.
 
-    ``values`` are the failing line's values from the sandbox's reproduction of the failure.
+    ``values`` are the failing line's values from the sandbox's reproduction of the failure;
+    ``earlier`` lists why earlier candidates failed, for a fresh ask that does not show their code.
     """
     memory_text = ""
     if memory is not None:
@@ -149,6 +151,7 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
         snippets="\n\n".join(ctx.snippets) or "(none)",
         sources=_sources(ctx),
         memory=memory_text,
+        earlier=_earlier(earlier or []),
         targets=", ".join(ctx.sources) or "the handler's module",
         # Not used by the shipped template; kept so a template can ask for the failing function only.
         function=ctx.failing_location.function if ctx.failing_location else ctx.job_name,
@@ -164,6 +167,13 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
             reason=feedback.reason,
             details=_cap(feedback.details, TRACEBACK_CAP) + _values_section(feedback.values))})
     return messages
+
+
+def _earlier(reasons: list[str]) -> str:
+    if not reasons:
+        return ""
+    lines = "\n".join(f"- attempt {i}: {_cap(r, 400)}" for i, r in enumerate(reasons, 1))
+    return f"\n## Earlier attempts that did not work\n{lines}\n"
 
 
 def summary_messages(signature: str, diff: str) -> list[dict[str, str]]:

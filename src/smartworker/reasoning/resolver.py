@@ -42,6 +42,12 @@ log = get_logger(__name__)
 
 #: How long an in-flight marker protects a resolution from duplicates (it is removed when done).
 INFLIGHT_TTL_S = 3600
+#: From this candidate on, the model is asked afresh, with the earlier attempts listed by their
+#: reasons only. Told in the same conversation what is still wrong, the local 1.5B model sent its
+#: previous file back 17 times in 19 (FixBench, session 6); without its old code in front of it,
+#: the fourth candidate is a new attempt instead of a copy. Candidates 2 and 3 stay in the
+#: conversation, where the model's few corrections of its own change were found.
+FRESH_FROM = 4
 #: Tail of sandbox output kept in a record.
 TAIL = 2000
 
@@ -192,7 +198,11 @@ class Resolver:
         last_reason = "no candidate was tried"
         best_diff = ""
         for index in range(1, self.settings.ai_candidates + 1):
-            messages = fix_messages(ctx, memory=hint, feedback=feedback, values=base.outcome.values)
+            if index >= FRESH_FROM:
+                messages = fix_messages(ctx, memory=hint, values=base.outcome.values,
+                                        earlier=[_why_not(c) for c in record.candidates])
+            else:
+                messages = fix_messages(ctx, memory=hint, feedback=feedback, values=base.outcome.values)
             spent = record.prompt_tokens + record.completion_tokens
             if spent + token_estimate(messages) > self.settings.ai_token_budget:
                 last_reason = f"token budget of {self.settings.ai_token_budget} spent after {index - 1} candidates"
@@ -385,6 +395,12 @@ class Resolver:
         return FixReport(fix_id=record.id, fixed=record.fixed, job_name=record.job_name, job_id=record.job_id,
                          queue=record.queue, signature=record.signature, reason=record.reason, diff=record.diff,
                          summary=record.summary, candidates=len(record.candidates))
+
+
+def _why_not(candidate: Candidate) -> str:
+    """One line on why an earlier candidate was not taken, for a fresh ask."""
+    reason = candidate.rejected or candidate.verdict or "no verdict"
+    return reason.removeprefix("not fixed: ")
 
 
 def _returned(outcome: SandboxOutcome) -> str:
