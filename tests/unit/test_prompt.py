@@ -134,3 +134,12 @@ def test_a_fresh_ask_lists_earlier_attempts_by_reason_only(tmp_path: Path) -> No
     assert "- attempt 1: the failing job still fails (error: TypeError: x)\n- attempt 2: unchanged" in user
     assert user.index("## Full source") < user.index("## Earlier attempts") < user.index("## Task")
     assert "## Earlier attempts" not in fix_messages(ctx)[1]["content"]
+
+
+def test_reasons_sent_back_are_redacted(tmp_path: Path) -> None:
+    ctx = failed_context(tmp_path)
+    leak = "the failing job still fails (error: handler raised ValueError: bad login password=hunter2)"
+    retry = fix_messages(ctx, feedback=Feedback("# File: orders.py\n...", leak))[3]["content"]
+    fresh = fix_messages(ctx, earlier=[leak])[1]["content"]
+    for text in (retry, fresh):
+        assert "bad login" in text and "hunter2" not in text

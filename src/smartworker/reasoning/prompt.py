@@ -164,7 +164,7 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
     if feedback is not None:
         messages.append({"role": "assistant", "content": _cap(feedback.reply)})
         messages.append({"role": "user", "content": template("retry").substitute(
-            reason=feedback.reason,
+            reason=redact_text(feedback.reason),
             details=_cap(feedback.details, TRACEBACK_CAP) + _values_section(feedback.values))})
     return messages
 
@@ -172,7 +172,8 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
 def _earlier(reasons: list[str]) -> str:
     if not reasons:
         return ""
-    lines = "\n".join(f"- attempt {i}: {_cap(r, 400)}" for i, r in enumerate(reasons, 1))
+    # A reason can quote an exception message, which can quote job data.
+    lines = "\n".join(f"- attempt {i}: {_cap(redact_text(r), 400)}" for i, r in enumerate(reasons, 1))
     return f"\n## Earlier attempts that did not work\n{lines}\n"
 
 
