@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,18 @@ async def _grew(service: Any, before: int) -> bool:
     return await dlq_settled(service) > before
 
 
+@asynccontextmanager
+async def resolver_with(loop_parts: dict[str, Any], **update: Any) -> AsyncIterator[Resolver]:
+    """A resolver on the test service with some settings changed; its LLM client is closed after."""
+    settings = loop_parts["settings"].model_copy(update=update)
+    client = ChatClient.from_settings(settings)
+    try:
+        yield Resolver(settings, loop_parts["service"].queues, llm=client, sandbox=create_sandbox(settings),
+                       notifier=EmailNotifier(settings))
+    finally:
+        await client.close()
+
+
 async def test_correct_fix_is_verified_and_emailed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
     llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES\nIt returns the session the docstring promises.",
                "The email key was missing; fall back to username.")
@@ -127,12 +140,10 @@ async def test_correct_fix_is_verified_and_emailed(loop_parts: dict[str, Any], l
 
 async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: dict[str, Any],
                                                                    llm: ScriptedLLM) -> None:
-    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
-    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
-                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
     llm.script(reply_files(("swdemo/login.py", HALF_LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
                "Fall back to the username when the email is absent or null.")
-    record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    async with resolver_with(loop_parts, ai_candidates=2) as resolver:
+        record = await resolver.resolve(await fail_demo(loop_parts["service"]))
     first, second = record.candidates
     # The failing data itself passes with the first candidate; its null variant does not.
     assert first.outcome is not None and first.outcome["status"] == "ok"
@@ -143,18 +154,15 @@ async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: di
     assert "`email` null instead of absent" in retry
     assert record.status is FixStatus.FIXED and second.verdict == "fixed"
     assert "1 variant(s) of its data" in record.reason
-    await resolver.llm.close()  # type: ignore[union-attr]
 
 
 async def test_fourth_candidate_is_asked_afresh_with_the_earlier_reasons(loop_parts: dict[str, Any],
                                                                         llm: ScriptedLLM) -> None:
-    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 4})
-    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
-                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
     llm.script(reply_files(("swdemo/login.py", WRONG_LOGIN)), reply_files(("swdemo/login.py", LOGIN)),
                reply_files(("swdemo/login.py", WRONG_LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
                "Fall back to the username.")
-    record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    async with resolver_with(loop_parts, ai_candidates=4) as resolver:
+        record = await resolver.resolve(await fail_demo(loop_parts["service"]))
     assert record.status is FixStatus.FIXED and len(record.candidates) == 4
     # Candidates 2 and 3 continue the conversation; candidate 4 starts over, without the earlier code.
     for retry in llm.requests[1:3]:
@@ -165,23 +173,17 @@ async def test_fourth_candidate_is_asked_afresh_with_the_earlier_reasons(loop_pa
     assert "- attempt 1: the failing job still fails" in earlier and "AttributeError" in earlier
     assert "- attempt 2: unchanged" in earlier and "- attempt 3: the failing job still fails" in earlier
     assert 'data.get("mail")' not in fourth[1]["content"]
-    await resolver.llm.close()  # type: ignore[union-attr]
 
 
 async def test_a_fix_that_answers_null_differently_from_absent_is_sent_back(loop_parts: dict[str, Any],
                                                                             llm: ScriptedLLM) -> None:
-    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
-    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
-                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
     # Completes with email absent (falls back to the username) and with email null (user ""): the trap.
     defaulted = LOGIN.replace('normalise_email(data.get("email"))',
                               'normalise_email(data.get("email", data.get("username")) or "")')
     llm.script(reply_files(("swdemo/login.py", defaulted)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
                "Fall back to the username when the email is absent or null.")
-    try:
+    async with resolver_with(loop_parts, ai_candidates=2) as resolver:
         record = await resolver.resolve(await fail_demo(loop_parts["service"]))
-    finally:
-        await resolver.llm.close()  # type: ignore[union-attr]
     first, second = record.candidates
     assert first.verdict is not None and first.verdict.startswith(
         "not fixed: the job answers differently with `email` null instead of absent (in the job data): "
@@ -192,12 +194,10 @@ async def test_a_fix_that_answers_null_differently_from_absent_is_sent_back(loop
 
 async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: dict[str, Any],
                                                                    llm: ScriptedLLM) -> None:
-    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
-    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
-                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
     llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "NO\nThe user must be the email, not the username.",
                reply_files(("swdemo/login.py", GOOD_LOGIN)), "NO\nThe same result again.")
-    record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    async with resolver_with(loop_parts, ai_candidates=2) as resolver:
+        record = await resolver.resolve(await fail_demo(loop_parts["service"]))
     first, second = record.candidates
     # The sandbox passed the candidate; the review did not, and its reason went back to the model.
     assert first.outcome is not None and first.outcome["status"] == "ok"
@@ -209,15 +209,11 @@ async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: di
     assert second.review is not None and second.review.startswith("no:")
     assert record.status is FixStatus.NOT_FIXED and "breaks the docstring" in record.reason
     assert llm.chat_calls == 4
-    await resolver.llm.close()  # type: ignore[union-attr]
 
 
 async def test_a_result_shaped_unlike_earlier_results_is_sent_back(loop_parts: dict[str, Any],
                                                                    llm: ScriptedLLM) -> None:
     service = loop_parts["service"]
-    settings = loop_parts["settings"].model_copy(update={"ai_candidates": 2})
-    resolver = Resolver(settings, service.queues, llm=ChatClient.from_settings(settings),
-                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
     # Two logins that completed before, as the worker keeps them for the regression replay.
     recent = keys.recent_completed(service.queues.names.main, "login")
     await service.queues.redis.delete(recent)
@@ -228,10 +224,10 @@ async def test_a_result_shaped_unlike_earlier_results_is_sent_back(loop_parts: d
     llm.script(reply_files(("swdemo/login.py", texty)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
                "Fall back to the username.")
     try:
-        record = await resolver.resolve(await fail_demo(service))
+        async with resolver_with(loop_parts, ai_candidates=2) as resolver:
+            record = await resolver.resolve(await fail_demo(service))
     finally:
         await service.queues.redis.delete(recent)
-        await resolver.llm.close()  # type: ignore[union-attr]
     first, second = record.candidates
     # The job completed, but answered with text where every earlier login answered with a bool.
     assert first.outcome is not None and first.outcome["status"] == "ok"
@@ -248,14 +244,11 @@ async def test_unreadable_or_disabled_review_leaves_the_verdict(loop_parts: dict
     record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
     assert record.status is FixStatus.FIXED and record.candidates[0].review is not None
     assert record.candidates[0].review.startswith("unreadable")
-    settings = loop_parts["settings"].model_copy(update={"ai_output_review": False})
-    resolver = Resolver(settings, loop_parts["service"].queues, llm=ChatClient.from_settings(settings),
-                        sandbox=create_sandbox(settings), notifier=EmailNotifier(settings))
     llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "summary")
-    record = await resolver.resolve(await fail_demo(loop_parts["service"], {**DEMO_DATA, "password": "p2"}))
+    async with resolver_with(loop_parts, ai_output_review=False) as resolver:
+        record = await resolver.resolve(await fail_demo(loop_parts["service"], {**DEMO_DATA, "password": "p2"}))
     assert record.status is FixStatus.FIXED and record.candidates[0].review is None
     assert llm.chat_calls == 2 and record.summary == "summary"
-    await resolver.llm.close()  # type: ignore[union-attr]
 
 
 async def test_a_result_with_redacted_values_is_not_reviewed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
