@@ -11,9 +11,16 @@ acceptance inputs: fixed, or a false fix.
 
 The LLM is AI_SERVICE_URL when set, else the bundled local model (started here).
 
-To compare two trees, give each run a freshly started model server (leave AI_SERVICE_URL unset, or
-restart the server): llama.cpp reuses prompts it has cached, and a reply computed on a cached prompt
-can differ from one computed afresh, so a warm server's replies depend on the runs before.
+Each case starts from the same prompt cache. llama.cpp reuses the longest prefix of the previous
+prompt it has cached, and a prompt computed from another cached length can get another reply (the
+same first prompt, found with 884 and then 840 tokens cached, got two different files). The previous
+prompt is the previous case's last: a fix prompt, a review or a summary, depending on how that case
+went. So one case's change of outcome used to change the next case's replies, and two runs differed
+by a case or two without any change to what they compared. Before each case, one request of the fix
+prompt's system message (one token out) puts the cache in the same state; a case's replies then
+depend on that case alone, whatever ran before it (measured: in two runs of 13 cases whose cases
+ended differently, all 11 first prompts that were the same got the same reply). Across machines the
+CPU still differs, so compare runs made on one machine.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from smartworker.notify.email import EmailNotifier
 from smartworker.queues import Queues
 from smartworker.reasoning.context import extract
 from smartworker.reasoning.llm import ChatClient
+from smartworker.reasoning.prompt import template
 from smartworker.reasoning.records import FixRecord
 from smartworker.reasoning.resolver import Resolver, Target
 from smartworker.sandbox.base import SandboxBackend, SandboxRequest, create_sandbox
@@ -109,6 +117,14 @@ async def _trail(case: Case, record: FixRecord) -> list[dict[str, Any]]:
     return trail
 
 
+async def settle_cache(llm: ChatClient) -> None:
+    """Leave the server's prompt cache holding the fix prompt's system message and nothing after it
+    (see the module's docstring: it makes each case's replies independent of the cases before)."""
+    system = template("system").template.strip()
+    await llm.complete([{"role": "system", "content": system}, {"role": "user", "content": "Ready?"}],
+                       temperature=0.0, max_tokens=1, seed=1)
+
+
 async def start_llm(settings: Settings, workdir: Path) -> tuple[ChatClient, Any]:
     """The configured LLM, or the local model served for this run."""
     if settings.ai_service_url:
@@ -164,6 +180,7 @@ async def main(argv: list[str] | None = None) -> int:
               f"candidates={settings.ai_candidates}, memory={'on' if memory else 'off'}, "
               f"history={'off' if args.no_history else 'on'}", flush=True)
         for case in cases:
+            await settle_cache(llm)
             row = await run_case(case, resolver, sandbox, memory, history=not args.no_history)
             rows.append(row)
             print(f"{row['case']:<34} {row['kind']:<22} {row['verdict']:<10} {row['candidates']:>2} cand "
