@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -132,6 +135,55 @@ def test_serve_command_runs_this_module() -> None:
                                      alias="qwen")
     assert argv[:4] == [sys.executable, "-m", "smartworker.reasoning.local_model", "serve"]
     assert argv[argv.index("--port") + 1] == "9" and argv[argv.index("--alias") + 1] == "qwen"
+    assert argv[argv.index("--parent-pid") + 1] == str(os.getpid())
+
+
+# A parent that starts a child watching it (as a model server child does), prints the child's pid and
+# waits; the child writes "stopped" once it sees its parent gone.
+_CHILD = """
+import sys, threading
+from smartworker.reasoning.local_model import stop_with_parent
+done = threading.Event()
+stop_with_parent(int(sys.argv[1]), done, interval=0.05)
+print("stopped", flush=True)
+"""
+_PARENT = """
+import os, subprocess, sys
+# The pid goes on the command line, as start() passes it: read in the child, it may already be init's.
+child = subprocess.Popen([sys.executable, "-c", sys.argv[2], str(os.getpid())], stdout=open(sys.argv[1], "w"))
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running (an exited child nobody has reaped yet is a zombie, not alive)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _within(seconds: float, check: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return check()
+
+
+def test_a_server_child_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
+    out = tmp_path / "child.txt"
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(out), _CHILD], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    time.sleep(0.5)
+    assert out.read_text() == "" and _alive(child_pid)  # the parent lives: the child keeps serving
+    parent.send_signal(signal.SIGKILL)  # no chance to stop its child
+    parent.wait()
+    parent.stdout.close()
+    assert _within(10, lambda: out.read_text() == "stopped\n")
+    assert _within(5, lambda: not _alive(child_pid))
 
 
 def _free_port() -> int:

@@ -265,11 +265,13 @@ def serve(
     ctx_size: int = 8192,
     alias: str | None = None,
     stop: threading.Event | None = None,
+    parent_pid: int | None = None,
 ) -> None:
     """Serve ``model_file`` over HTTP (``/v1/chat/completions``, ``/health``) until ``stop`` is set.
 
     Runs in the calling thread; without ``stop`` it runs until SIGINT or SIGTERM. ``host``
-    defaults to loopback: the server has no authentication.
+    defaults to loopback: the server has no authentication. With ``parent_pid`` it also stops
+    when that process is no longer its parent (see :func:`stop_with_parent`).
     """
     if not Path(model_file).is_file():
         raise ConfigurationError(f"no model file at {model_file}: run `smartworker llm pull` first")
@@ -282,11 +284,27 @@ def serve(
     if stop is None and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: done.set())
+    if parent_pid is not None:
+        threading.Thread(target=stop_with_parent, args=(parent_pid, done), daemon=True,
+                         name="parent-watch").start()
     server = xlc.Server(params)  # loads the model and starts llama.cpp's HTTP threads
     try:
         done.wait()
     finally:
         del server  # the destructor stops the HTTP server and frees the model
+
+
+def stop_with_parent(parent_pid: int, done: threading.Event, interval: float = 1.0) -> None:
+    """Set ``done`` once this process's parent is no longer ``parent_pid``.
+
+    A worker killed with SIGKILL cannot stop its model server; the server, reparented, kept the
+    port and the model's memory (found after a test SIGKILLed a worker: the next server could not bind
+    8088). Polling the parent works whichever thread started the child, which PR_SET_PDEATHSIG
+    (tied to the starting thread) does not.
+    """
+    while not done.wait(interval):
+        if os.getppid() != parent_pid:
+            done.set()
 
 
 @dataclass
@@ -317,7 +335,7 @@ def serve_command(
 ) -> list[str]:
     """The argv that runs ``serve`` in a fresh interpreter."""
     argv = [sys.executable, "-m", "smartworker.reasoning.local_model", "serve", "--model", str(model_file),
-            "--host", host, "--port", str(port), "--ctx-size", str(ctx_size)]
+            "--host", host, "--port", str(port), "--ctx-size", str(ctx_size), "--parent-pid", str(os.getpid())]
     if threads:
         argv += ["--threads", str(threads)]
     if alias:
@@ -410,13 +428,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_serve.add_argument("--threads", type=int, default=None)
     p_serve.add_argument("--ctx-size", type=int, default=8192)
     p_serve.add_argument("--alias", default=None)
+    p_serve.add_argument("--parent-pid", type=int, default=None, help="stop when this process is gone")
     args = parser.parse_args(argv)
     try:
         if args.command == "pull":
             print(pull(args.data_dir, args.model))
         else:
             serve(args.model, host=args.host, port=args.port, threads=args.threads,
-                  ctx_size=args.ctx_size, alias=args.alias)
+                  ctx_size=args.ctx_size, alias=args.alias, parent_pid=args.parent_pid)
     except ConfigurationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
