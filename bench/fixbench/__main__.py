@@ -42,7 +42,7 @@ from smartworker.notify.email import EmailNotifier
 from smartworker.queues import Queues
 from smartworker.reasoning.context import extract
 from smartworker.reasoning.llm import ChatClient
-from smartworker.reasoning.prompt import template
+from smartworker.reasoning.prompt import system_message
 from smartworker.reasoning.records import FixRecord
 from smartworker.reasoning.resolver import Resolver, Target
 from smartworker.sandbox.base import SandboxBackend, SandboxRequest, create_sandbox
@@ -120,9 +120,8 @@ async def _trail(case: Case, record: FixRecord) -> list[dict[str, Any]]:
 async def settle_cache(llm: ChatClient) -> None:
     """Leave the server's prompt cache holding the fix prompt's system message and nothing after it
     (see the module's docstring: it makes each case's replies independent of the cases before)."""
-    system = template("system").template.strip()
-    await llm.complete([{"role": "system", "content": system}, {"role": "user", "content": "Ready?"}],
-                       temperature=0.0, max_tokens=1, seed=1)
+    await llm.complete([system_message(), {"role": "user", "content": "Ready?"}], temperature=0.0, max_tokens=1,
+                       seed=1)
 
 
 async def start_llm(settings: Settings, workdir: Path) -> tuple[ChatClient, Any]:

@@ -25,10 +25,8 @@ GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
 
 @pytest.fixture
 def llm() -> Iterator[ScriptedLLM]:
-    state, server, thread = openai_server.serve()
-    yield state
-    server.should_exit = True
-    thread.join(5)
+    with openai_server.running() as state:
+        yield state
 
 
 @pytest.fixture

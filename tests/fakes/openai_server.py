@@ -11,6 +11,8 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +103,17 @@ def serve() -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
         time.sleep(0.02)
     state.url = f"http://127.0.0.1:{port}"
     return state, server, thread
+
+
+@contextmanager
+def running() -> Iterator[ScriptedLLM]:
+    """The server for the length of a ``with`` block (fixtures of any scope use this)."""
+    state, server, thread = serve()
+    try:
+        yield state
+    finally:
+        server.should_exit = True
+        thread.join(5)
 
 
 def reply_files(*files: tuple[str, str]) -> str:

@@ -17,10 +17,8 @@ from smartworker.reasoning.prompt import fix_messages
 
 @pytest.fixture
 def llm() -> Iterator[ScriptedLLM]:
-    state, server, thread = openai_server.serve()
-    yield state
-    server.should_exit = True
-    thread.join(5)
+    with openai_server.running() as state:
+        yield state
 
 
 async def test_the_cache_is_left_holding_the_fix_prompts_system_message(llm: ScriptedLLM, tmp_path: Path) -> None:

@@ -37,10 +37,8 @@ DEMO_DATA = {"username": "alice@example.com", "password": "wonderland", "reasoni
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[ScriptedLLM]:
-    state, server, thread = openai_server.serve()
-    yield state
-    server.should_exit = True
-    thread.join(5)
+    with openai_server.running() as state:
+        yield state
 
 
 @pytest.fixture(scope="module")

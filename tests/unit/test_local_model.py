@@ -12,11 +12,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.e2e.test_up import poll
 
 from smartworker.errors import ConfigurationError, LLMError
 from smartworker.reasoning import local_model
@@ -165,13 +166,6 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _within(seconds: float, check: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return check()
-
-
 def test_a_server_child_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
     out = tmp_path / "child.txt"
     parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(out), _CHILD], stdout=subprocess.PIPE, text=True)
@@ -182,8 +176,8 @@ def test_a_server_child_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
     parent.send_signal(signal.SIGKILL)  # no chance to stop its child
     parent.wait()
     parent.stdout.close()
-    assert _within(10, lambda: out.read_text() == "stopped\n")
-    assert _within(5, lambda: not _alive(child_pid))
+    poll(lambda: out.read_text() == "stopped\n", timeout=10)
+    poll(lambda: not _alive(child_pid), timeout=5)
 
 
 def _free_port() -> int:

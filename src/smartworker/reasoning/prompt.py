@@ -129,6 +129,11 @@ def _sources(ctx: FailureContext) -> str:
     return "\n\n".join(blocks) or "(source not available)"
 
 
+def system_message() -> dict[str, str]:
+    """The fix prompt's system message, the same for every fix ask (a server can keep it cached)."""
+    return {"role": "system", "content": template("system").template.strip()}
+
+
 def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedback: Feedback | None = None,
                  values: Mapping[str, str] | None = None,
                  earlier: list[str] | None = None) -> list[dict[str, str]]:
@@ -157,10 +162,7 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
         function=ctx.failing_location.function if ctx.failing_location else ctx.job_name,
         path=ctx.failing_location.path if ctx.failing_location else next(iter(ctx.sources), ""),
     )
-    messages = [
-        {"role": "system", "content": template("system").template.strip()},
-        {"role": "user", "content": user},
-    ]
+    messages = [system_message(), {"role": "user", "content": user}]
     if feedback is not None:
         messages.append({"role": "assistant", "content": _cap(feedback.reply)})
         messages.append({"role": "user", "content": template("retry").substitute(
