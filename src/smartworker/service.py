@@ -18,6 +18,7 @@ from smartworker.errors import ConfigurationError, SmartWorkerError
 from smartworker.jobs import HandlerRegistry, load_app
 from smartworker.logs import get_logger
 from smartworker.queues import Queues
+from smartworker.shutdown import Shutdown, in_daemon_thread
 
 if TYPE_CHECKING:
     from smartworker.memory.store import MemoryStore
@@ -102,18 +103,23 @@ class Service:
                                       notifier=EmailNotifier(self.settings), memory=self.memory)
         return self._resolver
 
-    async def close(self) -> None:
-        """Close connections; stop the embedded Redis if this process started it."""
+    async def close(self, shutdown: Shutdown | None = None) -> None:
+        """Close connections; stop the embedded servers this process started.
+
+        Each part is a bounded step of ``shutdown``: one that fails or hangs is logged by name and
+        the others still close.
+        """
+        steps = shutdown or Shutdown()
         if self._resolver is not None and self._resolver.llm is not None:
-            await self._resolver.llm.close()
+            await steps.step("llm client", self._resolver.llm.close())
         if self.memory is not None:
-            await self.memory.close()
+            await steps.step("memory", self.memory.close())
         server = self.extras.get("llm_server")
         if server is not None:
-            await asyncio.to_thread(server.stop)
-        await self.queues.close()
+            await steps.step("local model server", in_daemon_thread(server.stop))
+        await steps.step("queues", self.queues.close())
         if self.embedded_redis is not None:
-            await asyncio.to_thread(self.embedded_redis.stop)
+            await steps.step("embedded redis", in_daemon_thread(self.embedded_redis.stop))
 
 
 def data_path(settings: Settings) -> Path:
@@ -173,13 +179,15 @@ async def run(settings: Settings, *, api: bool, worker: bool) -> None:
             await stop.wait()
     finally:
         # Order matters: stop accepting HTTP first, then drain workers, then close connections.
+        shutdown = Shutdown()
         if server is not None and server_task is not None:
             server.should_exit = True
-            await server_task
+            await shutdown.step("http", server_task)
         for w in workers:
-            await w.close()
-        await service.close()
-        log.info("stopped")
+            # Unbounded: a worker drains the jobs it holds by its own rules (see shutdown.py).
+            await shutdown.step(type(w).__name__, w.close(), timeout=None)
+        await service.close(shutdown)
+        log.info("stopped", seconds=shutdown.seconds, failed=shutdown.failed)
 
 
 async def start_local_llm(service: Service) -> None:

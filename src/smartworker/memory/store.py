@@ -44,6 +44,7 @@ from smartworker.memory.migrations import migrate
 from smartworker.memory.queries import q
 from smartworker.memory.vote import Hit, decide, exception_type_of
 from smartworker.reasoning.context import FailureContext
+from smartworker.shutdown import in_daemon_thread
 
 #: hnsw.ef_search for searches: the candidate list per index scan. At 100,000 failures
 #: (bench/memory.py) 40 gave recall@5 0.995 at p95 11-12 ms; 64 gave 1.000 at p95 17-19 ms.
@@ -204,7 +205,7 @@ class MemoryStore:
         await self._conn.close()
         await self._provider.aclose()
         if self._embedded is not None:
-            await asyncio.to_thread(self._embedded.stop)
+            await in_daemon_thread(self._embedded.stop)
             self._embedded = None
 
     @asynccontextmanager

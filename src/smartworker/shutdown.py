@@ -1,0 +1,85 @@
+"""Bounded shutdown: every step of taking a process down gets a deadline and a timing.
+
+Seen once in CI: ``smartworker up`` logged uvicorn's "Application shutdown complete" and then did
+not exit, with its embedded PostgreSQL still running, and nothing said which step hung. Here each
+step is timed (the times go into the final "stopped" log line), one that fails is logged and the
+rest still run, and one that outlives its deadline is logged by name and left behind so the process
+exits. Workers are the exception: they wait for the jobs they hold, as long as their own rules say
+(``SHUTDOWN_TIMEOUT`` for handlers; a resolution runs to its end), so their steps are timed only.
+A blocking stop runs in a daemon thread rather than asyncio's executor: ``asyncio.run``
+joins the executor's threads on exit, so a stuck thread there would block the exit all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from smartworker.logs import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+#: Deadline of a step that only closes connections or stops a local server (each normally takes
+#: well under a second; the embedded PostgreSQL's checkpoint on stop is the slowest, ~1 s).
+STEP_TIMEOUT_S = 20.0
+
+
+async def in_daemon_thread(fn: Callable[[], T]) -> T:
+    """Run a blocking call in a daemon thread: awaitable, and never in the way of the exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: BaseException | None) -> None:
+        if future.done():  # the awaiting step gave up on it
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            value = fn()
+        except BaseException as exc:  # handed to the awaiting coroutine, not lost in the thread
+            loop.call_soon_threadsafe(settle, None, exc)
+            return
+        loop.call_soon_threadsafe(settle, value, None)
+
+    threading.Thread(target=target, name=f"stop-{getattr(fn, '__qualname__', 'call')}", daemon=True).start()
+    return await future
+
+
+class Shutdown:
+    """The steps of one shutdown, run in order, each timed and, unless told otherwise, bounded."""
+
+    def __init__(self) -> None:
+        #: Seconds each step took, by name (a step that timed out shows its deadline).
+        self.seconds: dict[str, float] = {}
+        #: Steps that failed or did not finish in time.
+        self.failed: list[str] = []
+
+    async def step(self, name: str, action: Awaitable[Any], timeout: float | None = STEP_TIMEOUT_S) -> bool:
+        """Await ``action`` for at most ``timeout`` s (None: as long as it takes).
+
+        True when it finished; a failure or a timeout is logged with the step's name and returns
+        False, so the caller goes on with the next step.
+        """
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(action, timeout)
+        except TimeoutError:
+            log.error("shutdown step timed out; left behind", step=name, timeout_s=timeout)
+            self.failed.append(name)
+            return False
+        except Exception as exc:
+            log.error("shutdown step failed", step=name, error=f"{type(exc).__name__}: {exc}")
+            self.failed.append(name)
+            return False
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 3)
+        return True
