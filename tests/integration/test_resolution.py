@@ -32,6 +32,8 @@ WRONG_LOGIN = LOGIN.replace('normalise_email(data.get("email"))', 'normalise_ema
 # Survives the absent email of the failing job, and still breaks when a producer sends "email": null.
 HALF_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
                            'normalise_email(data.get("email", data.get("username")))')
+# Stops the crash by dropping a step: " Alice@Example.com " would no longer find alice.
+DROPPING_LOGIN = LOGIN.replace("return email.strip().lower()", 'return (email or "").lower()')
 DEMO_DATA = {"username": "alice@example.com", "password": "wonderland", "reasoning_fix": True}
 
 
@@ -257,6 +259,19 @@ async def test_a_result_with_redacted_values_is_not_reviewed(loop_parts: dict[st
     assert record.status is FixStatus.FIXED, record.reason
     assert record.candidates[0].review is not None and record.candidates[0].review.startswith("skipped:")
     assert llm.chat_calls == 2 and all("What the handler returned" not in str(r) for r in llm.requests)
+
+
+async def test_a_fix_that_drops_a_step_is_sent_back_before_the_sandbox(loop_parts: dict[str, Any],
+                                                                       llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", DROPPING_LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)),
+               "YES", "Fall back to the username.")
+    async with resolver_with(loop_parts, ai_candidates=2) as resolver:
+        record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    first, second = record.candidates
+    assert first.rejected is not None and "drops `.strip()` from normalise_email" in first.rejected
+    assert first.outcome is None  # never run
+    assert "drops `.strip()`" in llm.requests[1]["messages"][-1]["content"]
+    assert record.status is FixStatus.FIXED and second.verdict == "fixed"
 
 
 async def test_wrong_fix_is_not_fixed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:

@@ -28,7 +28,7 @@ from bench.fixbench.report import CaseResult, Verdict, format_summary, percentil
 
 from smartworker.reasoning.context import extract
 from smartworker.reasoning.edits import unified_diff
-from smartworker.reasoning.review import hidden_error
+from smartworker.reasoning.review import dropped_call, hidden_error
 from smartworker.reasoning.variants import (
     deliberate_failure,
     empty_collection_variants,
@@ -121,6 +121,7 @@ def test_naive_fix_passes_rerun_but_fails_acceptance(case: Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_review_passes_every_reference_fix(case: Case) -> None:
     assert hidden_error(case.app_files(), case.reference_fix(), case.failing_error or "Exception") is None
+    assert dropped_call(case.app_files(), case.reference_fix()) is None
 
 
 @pytest.mark.parametrize("case_id", ["campaign_conversion_zero_visits", "webhook_signature_str_key"])

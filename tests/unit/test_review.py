@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartworker.reasoning.review import hidden_error
+from smartworker.reasoning.review import dropped_call, hidden_error
 
 PATH = "payments/__init__.py"
 
@@ -205,3 +205,62 @@ def test_a_builtin_handler_hides_exactly_its_subclasses(failure: str, caught: st
 def test_an_unchanged_handler_is_never_flagged(body: str, caught: str, failure: str) -> None:
     source = _payment_with(f"{caught}\n    {body}\n")[PATH]
     assert hidden_error({PATH: source}, {PATH: source}, failure) is None
+
+
+# -- dropped steps ----------------------------------------------------------------------------------
+
+INBOUND = dedent('''\
+    import base64
+
+    def inbound_sms(data):
+        text = base64.b64decode(data["body_b64"]).strip()
+        log.info("inbound", size=len(text))
+        return {"text": text}
+''')
+INBOUND_PATH = "sms/__init__.py"
+
+
+def test_a_fix_that_drops_a_method_call_is_named() -> None:
+    # The recorded false fix: decoding made the job complete, and the padding stayed in the text.
+    changed = INBOUND.replace(".strip()", ".decode()")
+    reason = dropped_call({INBOUND_PATH: INBOUND}, {INBOUND_PATH: changed})
+    assert reason is not None
+    assert "`.strip()`" in reason and "inbound_sms" in reason and INBOUND_PATH in reason
+
+
+@pytest.mark.parametrize("changed", [
+    # the right fix keeps the call, in another place
+    INBOUND.replace(".strip()", ".decode().strip()"),
+    # a logger's call is not a step of the job
+    INBOUND.replace('        log.info("inbound", size=len(text))\n', ""),
+    # the function itself is gone (renamed or merged): nothing to compare it with
+    INBOUND.replace("def inbound_sms(", "def inbound(", 1),
+])
+def test_kept_calls_removed_logging_and_removed_functions_pass(changed: str) -> None:
+    assert dropped_call({INBOUND_PATH: INBOUND}, {INBOUND_PATH: changed}) is None
+
+
+def test_two_calls_hoisted_into_one_pass() -> None:
+    # shipping_label_line2's reference fix strips line2 once, into a variable, where the code did twice.
+    before = dedent('''\
+        def label(address):
+            lines = [address["line1"]]
+            if address["line2"].strip():
+                lines.append(address["line2"].strip())
+            return lines
+    ''')
+    after = dedent('''\
+        def label(address):
+            lines = [address["line1"]]
+            line2 = (address.get("line2") or "").strip()
+            if line2:
+                lines.append(line2)
+            return lines
+    ''')
+    assert dropped_call({"labels.py": before}, {"labels.py": after}) is None
+
+
+def test_new_files_and_unreadable_code_are_left_to_other_checks() -> None:
+    assert dropped_call({}, {INBOUND_PATH: INBOUND}) is None
+    assert dropped_call({INBOUND_PATH: INBOUND}, {INBOUND_PATH: "def inbound_sms(:\n"}) is None
+    assert dropped_call({"notes.txt": "a.strip()"}, {"notes.txt": ""}) is None

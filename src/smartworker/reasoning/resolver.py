@@ -26,7 +26,7 @@ from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
 from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
-from smartworker.reasoning.review import hidden_error
+from smartworker.reasoning.review import dropped_call, hidden_error
 from smartworker.reasoning.variants import (
     deliberate_failure,
     empty_collection_variants,
@@ -226,8 +226,10 @@ class Resolver:
                 await self.records.save(record)
                 continue
             candidate.diff = proposal.diff()
-            # A handler that swallows the failure stops the crash, so the sandbox would pass it.
-            hidden = hidden_error(proposal.originals, proposal.files, ctx.exception_type)
+            # A handler that swallows the failure stops the crash, so the sandbox would pass it; so
+            # does dropping a step the code took.
+            hidden = (hidden_error(proposal.originals, proposal.files, ctx.exception_type)
+                      or dropped_call(proposal.originals, proposal.files))
             if hidden is not None:
                 candidate.rejected = hidden
                 last_reason = f"candidate {index} rejected: {hidden}"

@@ -60,6 +60,51 @@ def hidden_error(originals: Mapping[str, str], changed: Mapping[str, str], failu
     return None
 
 
+def dropped_call(originals: Mapping[str, str], changed: Mapping[str, str]) -> str | None:
+    """Why the change drops a step the code took (one line), or None when it drops none.
+
+    A fresh ask at a high temperature once fixed sms_inbound_bytes_body's ``bytes.strip`` failure by
+    decoding the body and dropping its ``.strip()``: the job completed, and the sandbox called it
+    fixed with padded text in the result (FixBench, session 6). A method that a function called and
+    no longer calls at all is such a dropped step. No right fix recorded in FixBench so far (110)
+    dropped one, so this is reported before the sandbox runs, with the reason fed back.
+    Calls on loggers are not counted, and a function the change removes is not compared.
+    """
+    for path in sorted(changed):
+        if not path.endswith(".py") or path not in originals:
+            continue
+        before, after = _parse(originals[path]), _parse(changed[path])
+        if before is None or after is None:
+            continue
+        now = dict(_functions(after))
+        for name, function in _functions(before):
+            if name not in now:
+                continue
+            # By name, not count: a fix may hoist two `.strip()` calls into one (shipping_label's does).
+            kept = _method_calls(now[name])
+            for method in _method_calls(function):
+                if method not in kept:
+                    return (f"it drops `.{method}()` from {name} ({path}): keep every step the code "
+                            f"took and change only what fails")
+    return None
+
+
+def _functions(node: ast.AST, scope: tuple[str, ...] = ()) -> Iterator[tuple[str, ast.AST]]:
+    """Every def under ``node`` with its dotted name."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, _Scoped):
+            inner = (*scope, child.name)
+            if not isinstance(child, ast.ClassDef):
+                yield ".".join(inner), child
+            yield from _functions(child, inner)
+
+
+def _method_calls(function: ast.AST) -> set[str]:
+    """The method names called in ``function`` (calls on loggers left out)."""
+    return {node.func.attr for node in ast.walk(function)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not _reports(node.func)}
+
+
 # -- finding new handlers ---------------------------------------------------------------------------
 
 
