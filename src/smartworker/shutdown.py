@@ -13,6 +13,7 @@ joins the executor's threads on exit, so a stuck thread there would block the ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -42,13 +43,18 @@ async def in_daemon_thread(fn: Callable[[], T]) -> T:
         else:
             future.set_result(value)  # type: ignore[arg-type]
 
+    def hand_over(value: T | None, error: BaseException | None) -> None:
+        # A closed loop raises RuntimeError: the step was left behind and nobody is waiting.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, value, error)
+
     def target() -> None:
         try:
             value = fn()
         except BaseException as exc:  # handed to the awaiting coroutine, not lost in the thread
-            loop.call_soon_threadsafe(settle, None, exc)
+            hand_over(None, exc)
             return
-        loop.call_soon_threadsafe(settle, value, None)
+        hand_over(value, None)
 
     threading.Thread(target=target, name=f"stop-{getattr(fn, '__qualname__', 'call')}", daemon=True).start()
     return await future

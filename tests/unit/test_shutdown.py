@@ -73,3 +73,20 @@ def test_a_blocking_stop_that_never_returns_does_not_hold_the_exit() -> None:
     assert done.returncode == 0, done.stderr
     assert "failed: ['stuck server']" in done.stdout
     assert time.monotonic() - started < 30
+
+
+def test_a_stop_that_returns_after_the_loop_has_closed_is_quiet() -> None:
+    script = textwrap.dedent("""
+        import asyncio, time
+        from smartworker.shutdown import Shutdown, in_daemon_thread
+
+        async def main():
+            await Shutdown().step("slow server", in_daemon_thread(lambda: time.sleep(1)), timeout=0.1)
+
+        asyncio.run(main())
+        time.sleep(2)  # the thread finishes while the process still runs, with its loop closed
+        print("exited", flush=True)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "exited" in done.stdout
+    assert "Traceback" not in done.stderr and "Event loop is closed" not in done.stderr, done.stderr
