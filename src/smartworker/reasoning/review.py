@@ -45,12 +45,7 @@ def hidden_error(originals: Mapping[str, str], changed: Mapping[str, str], failu
     ``failure_type`` and then only pass, log, or return/assign a constant are reported.
     """
     failure = _last_part(failure_type)
-    for path in sorted(changed):
-        if not path.endswith(".py"):
-            continue
-        before, after = _parse(originals.get(path, "")), _parse(changed[path])
-        if before is None or after is None:
-            continue  # not Python we can read: the syntax check rejects it, not this review
+    for path, before, after in _python_changes(originals, changed):
         for where, handler in _new_handlers(before, after):
             if _catches(handler.type, failure) and _inert(handler):
                 caught = "except:" if handler.type is None else f"except {_one_line(ast.unparse(handler.type))}"
@@ -70,11 +65,8 @@ def dropped_call(originals: Mapping[str, str], changed: Mapping[str, str]) -> st
     dropped one, so this is reported before the sandbox runs, with the reason fed back.
     Calls on loggers are not counted, and a function the change removes is not compared.
     """
-    for path in sorted(changed):
-        if not path.endswith(".py") or path not in originals:
-            continue
-        before, after = _parse(originals[path]), _parse(changed[path])
-        if before is None or after is None:
+    for path, before, after in _python_changes(originals, changed):
+        if path not in originals:
             continue
         now = dict(_functions(after))
         for name, function in _functions(before):
@@ -89,14 +81,11 @@ def dropped_call(originals: Mapping[str, str], changed: Mapping[str, str]) -> st
     return None
 
 
-def _functions(node: ast.AST, scope: tuple[str, ...] = ()) -> Iterator[tuple[str, ast.AST]]:
-    """Every def under ``node`` with its dotted name."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, _Scoped):
-            inner = (*scope, child.name)
-            if not isinstance(child, ast.ClassDef):
-                yield ".".join(inner), child
-            yield from _functions(child, inner)
+def _functions(tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+    """Every def in ``tree`` with its dotted name (``Class.method``, ``outer.inner``)."""
+    for scope, node in _scoped(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield ".".join((*scope, node.name)), node
 
 
 def _method_calls(function: ast.AST) -> set[str]:
@@ -108,6 +97,18 @@ def _method_calls(function: ast.AST) -> set[str]:
 # -- finding new handlers ---------------------------------------------------------------------------
 
 
+def _python_changes(originals: Mapping[str, str], changed: Mapping[str, str]
+                    ) -> Iterator[tuple[str, ast.Module, ast.Module]]:
+    """Each changed ``.py`` path with its tree before (empty for a new file) and after."""
+    for path in sorted(changed):
+        if not path.endswith(".py"):
+            continue
+        before, after = _parse(originals.get(path, "")), _parse(changed[path])
+        if before is None or after is None:
+            continue  # not Python we can read: the syntax check rejects it, not this review
+        yield path, before, after
+
+
 def _parse(source: str) -> ast.Module | None:
     try:
         return ast.parse(source)
@@ -115,13 +116,18 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
-def _handlers(node: ast.AST, scope: tuple[str, ...] = ()) -> Iterator[tuple[str, ast.ExceptHandler]]:
-    """Every except handler under ``node`` with the dotted name of the def or class around it."""
+def _scoped(node: ast.AST, scope: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], ast.AST]]:
+    """Every node under ``node`` with the names of the defs and classes around it."""
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.ExceptHandler):
-            yield ".".join(scope), child
-        inner = (*scope, child.name) if isinstance(child, _Scoped) else scope
-        yield from _handlers(child, inner)
+        yield scope, child
+        yield from _scoped(child, (*scope, child.name) if isinstance(child, _Scoped) else scope)
+
+
+def _handlers(tree: ast.AST) -> Iterator[tuple[str, ast.ExceptHandler]]:
+    """Every except handler in ``tree`` with the dotted name of the def or class around it."""
+    for scope, node in _scoped(tree):
+        if isinstance(node, ast.ExceptHandler):
+            yield ".".join(scope), node
 
 
 def _key(where: str, handler: ast.ExceptHandler) -> tuple[str, str]:
