@@ -228,14 +228,14 @@ async def start_local_llm(service: Service) -> None:
         error = task.exception()
         if error is None:
             log.info("local model ready", seconds=round(task.result(), 1))
-        elif isinstance(error, SmartWorkerError):
+        elif isinstance(error, ConfigurationError):  # the pull's: a missing part, a wrong hash
             log.warning("local model unavailable", error=error.message)
-        else:
+        else:  # the server's: it exited, or did not load in time
             log.error("local model failed", error=str(error))
 
     ready = asyncio.create_task(bring_up(), name="local-llm")
     ready.add_done_callback(report)
-    service.extras.update(llm_url=f"http://{host}:{settings.ai_local_llm_port}", llm_ready=ready)
+    service.extras.update(llm_url=local_model.server_url(host, settings.ai_local_llm_port), llm_ready=ready)
 
 
 def _http_server(service: Service) -> Any:

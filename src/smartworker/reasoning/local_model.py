@@ -371,7 +371,12 @@ def start(
     finally:
         if not isinstance(sink, int):
             sink.close()  # the child holds its own descriptor
-    return LocalServer(process=process, url=f"http://{host}:{port}", log_path=log_path)
+    return LocalServer(process=process, url=server_url(host, port), log_path=log_path)
+
+
+def server_url(host: str, port: int) -> str:
+    """The base URL a server started with ``host`` and ``port`` answers on."""
+    return f"http://{host}:{port}"
 
 
 def _log_tail(log_path: Path | None, lines: int = 3) -> str:
