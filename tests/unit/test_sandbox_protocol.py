@@ -133,3 +133,32 @@ def test_error_answer_values_are_read_back_bounded() -> None:
     answer["values"] = ["not", "a", "map"]
     assert interpret(finished(json.dumps(answer).encode()), limits=LIMITS, inner_root="/app",
                      app_root=ROOT).values == {}
+
+
+def test_an_index_error_shows_the_computed_index_and_the_length(tmp_path: Path) -> None:
+    source = ("def f(data):\n    buckets = [0] * 10\n    for score in data:\n"
+              "        buckets[score // 10] += 1\n")
+    exc = _raise_in(source, tmp_path, [5, 100])
+    values = failing_values(exc, str(tmp_path))
+    # The list's own repr is cut at 8 items: only the length says the index is one past the end.
+    assert values["buckets"].endswith("...]")
+    assert values["score // 10"] == "10"
+    assert values["len(buckets)"] == "10"
+
+
+def test_index_values_evaluate_nothing_that_could_run_user_code(tmp_path: Path) -> None:
+    source = ("class Seq:\n    calls = 0\n    def __getitem__(self, i):\n        Seq.calls += 1\n"
+              "    def __len__(self):\n        Seq.calls += 1\n        return 1\n\n"
+              "def f(data):\n    items, s = [1], Seq()\n    return items[data + 1], s[len(s) + 1]\n")
+    exc = _raise_in(source, tmp_path, 0)
+    values = failing_values(exc, str(tmp_path))
+    assert values["data + 1"] == "1" and values["len(items)"] == "1"
+    # s's len() and __getitem__ are user code: describing the line must not call them.
+    seq = exc.__traceback__.tb_next.tb_frame.f_globals["Seq"]  # type: ignore[union-attr]
+    assert seq.calls == 0
+    assert "len(s) + 1" not in values and "len(s)" not in values
+
+
+def test_other_errors_get_no_index_values(tmp_path: Path) -> None:
+    exc = _raise_in("def f(data):\n    return data[len(data) - 1]['x']\n", tmp_path, [{}])
+    assert failing_values(exc, str(tmp_path)) == {"data": "[{}]"}

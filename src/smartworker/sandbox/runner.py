@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import json
 import linecache
 import os
 import re
 import reprlib
 import sys
+import time
 import traceback
 import types
 from pathlib import Path
@@ -69,20 +71,100 @@ _REPR.maxstring, _REPR.maxother = 80, 120
 _CODE_TYPES = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 
 
-def _line_names(code_line: str) -> list[str]:
-    """Names loaded on one source line, in order of appearance, without repeats."""
+def _parse_line(code_line: str) -> ast.AST | None:
+    """One source line as a tree; None for a line that does not parse alone (a multi-line call's head)."""
     text = code_line.strip().rstrip(":\\")
     # As written; as the head of a compound statement (if/for/with); as an expression; a right-hand side.
     for candidate in (text, f"{text}: pass", f"({text})", text.split("=", 1)[-1]):
         try:
-            tree = ast.parse(candidate)
+            return ast.parse(candidate)
         except SyntaxError:
             continue
-        names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
-        names.sort(key=lambda n: n.col_offset)
-        return list(dict.fromkeys(n.id for n in names))
-    # A line that does not parse alone (the head of a multi-line call): identifiers, best effort.
-    return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)))
+    return None
+
+
+def _line_names(code_line: str) -> list[str]:
+    """Names loaded on one source line, in order of appearance, without repeats."""
+    tree = _parse_line(code_line)
+    if tree is None:
+        # Identifiers, best effort.
+        return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code_line)))
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    names.sort(key=lambda n: n.col_offset)
+    return list(dict.fromkeys(n.id for n in names))
+
+
+class _Unknown(Exception):
+    """An expression :func:`_evaluate` will not or cannot compute."""
+
+
+_ARITHMETIC: dict[type[ast.operator], Any] = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b, ast.Div: lambda a, b: a / b,
+}
+
+
+def _evaluate(node: ast.AST, frame: types.FrameType) -> Any:
+    """The value of a side-effect-free expression in ``frame``: names, constants, integer
+    arithmetic, ``len()`` and subscripts of built-in containers. Anything else raises _Unknown,
+    because evaluating it could run user code a second time (a property, a ``__getitem__``)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, str)):
+        return node.value
+    if isinstance(node, ast.Name):
+        for scope in (frame.f_locals, frame.f_globals):
+            if node.id in scope:
+                return scope[node.id]
+        raise _Unknown(node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        operand = _evaluate(node.operand, frame)
+        if type(operand) is int:
+            return -operand
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        left, right = _evaluate(node.left, frame), _evaluate(node.right, frame)
+        if type(left) in (int, float) and type(right) in (int, float):
+            try:
+                return _ARITHMETIC[type(node.op)](left, right)
+            except ArithmeticError as exc:
+                raise _Unknown(ast.unparse(node)) from exc
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+            and len(node.args) == 1 and not node.keywords):
+        value = _evaluate(node.args[0], frame)
+        if type(value) in (list, tuple, str, bytes, dict):
+            return len(value)
+    if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice):
+        container, key = _evaluate(node.value, frame), _evaluate(node.slice, frame)
+        if type(container) in (list, tuple, dict, str) and type(key) in (int, str):
+            try:
+                return container[key]
+            except (LookupError, TypeError) as exc:
+                raise _Unknown(ast.unparse(node)) from exc
+    raise _Unknown(ast.unparse(node))
+
+
+def _index_values(code_line: str, frame: types.FrameType) -> dict[str, str]:
+    """For an IndexError: each computed index on the line and the length of what it indexed.
+
+    Python's message ("list index out of range") names neither, and a list's repr is cut short
+    (``[0, 0, 0, 0, 0, 0, 0, 0, ...]``), so without them the model cannot see that ``score // 10``
+    is 10 on a list of 10.
+    """
+    tree = _parse_line(code_line)
+    if tree is None:
+        return {}
+    found: dict[str, str] = {}
+    subscripts = [n for n in ast.walk(tree) if isinstance(n, ast.Subscript) and not isinstance(n.slice, ast.Slice)]
+    for node in sorted(subscripts, key=lambda n: n.col_offset):
+        try:
+            container = _evaluate(node.value, frame)
+        except _Unknown:
+            continue
+        if type(container) not in (list, tuple, str):
+            continue
+        if not isinstance(node.slice, (ast.Name, ast.Constant)):
+            with contextlib.suppress(_Unknown):
+                found[ast.unparse(node.slice)] = repr(_evaluate(node.slice, frame))
+        found[f"len({ast.unparse(node.value)})"] = repr(len(container))
+    return found
 
 
 def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
@@ -117,6 +199,8 @@ def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
             values[name] = f"<unprintable {type(value).__name__}>"
         if len(values) >= MAX_VALUES:
             break
+    if isinstance(exc, IndexError):
+        values.update(list(_index_values(linecache.getline(frame.f_code.co_filename, lineno), frame).items())[:4])
     return values
 
 
@@ -125,6 +209,8 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     from smartworker.jobs import JobInfo, load_app, set_current_job
 
     os.environ.update({str(k): str(v) for k, v in (request.get("env") or {}).items()})
+    if hasattr(time, "tzset"):
+        time.tzset()  # a TZ in the request's env must reach localtime(), which read it at start-up
     root = Path(request["app_root"])
     # The copy must win over anything else named like the app module (load_app adds it only if absent).
     sys.path[:] = [str(root)] + [p for p in sys.path if p != str(root)]

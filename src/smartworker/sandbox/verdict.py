@@ -4,9 +4,10 @@ A candidate is fixed only when the failed job's data runs to completion against 
 with a result shaped like the results earlier jobs got (same keys, same kinds, money still "6.00"),
 so do the variants of that data in which a field the change touches is null instead of absent (or
 the reverse), with the same result, the tolerant variants (a list the change reads, emptied) do not
-fail the original way, and the recent successful inputs of the same handler still succeed (a
-regression check). The baseline runs the original code first so a verdict is never given on a failure
-the sandbox cannot reproduce.
+fail the original way, the recent successful inputs of the same handler still succeed (a
+regression check), and the failed job gets the same answer on a machine in another time zone.
+The baseline runs the original code first so a verdict is never given on a failure the sandbox
+cannot reproduce.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Verdict:
     reason: str  #: one line
     failing: SandboxOutcome  #: the failed job's data against the candidate
     #: the other runs, in order: strict variants of the failing data, then tolerant ones, then
-    #: earlier successful inputs
+    #: earlier successful inputs, then the failing data in FAR_ZONE
     replays: list[SandboxOutcome] = field(default_factory=list)
 
     @property
@@ -71,6 +72,16 @@ QUOTE_CHARS = 300
 #: An expected replay result that is not compared (the original code did not give a stable one).
 UNCOMPARED: Any = object()
 
+#: UTC+14 as a POSIX TZ string (no zoneinfo files needed in the sandbox): a zone no server runs in.
+#: A job's answer that changes with it comes from the machine's local time, as ``astimezone()`` on
+#: a naive datetime does; FixBench's shift_duration got exactly that false fix (7.5 hours for 8.5).
+FAR_ZONE = "<+14>-14"
+
+
+def in_far_zone(request: SandboxRequest) -> SandboxRequest:
+    """The same request, run as if the machine's local time zone were FAR_ZONE."""
+    return replace(request, env={**request.env, "TZ": FAR_ZONE})
+
 
 @dataclass(frozen=True)
 class ReplayReference:
@@ -85,9 +96,11 @@ async def replay_references(backend: SandboxBackend, request: SandboxRequest,
     """Run the original code twice on each earlier successful input. Inputs it no longer handles are
     dropped; a result both runs agree on becomes the result a candidate must give (a fix for one
     job must not change the answer to jobs that already worked). A result that differs between two
-    runs (a timestamp, a random id) is not compared, only required to come back at all."""
+    runs (a timestamp, a random id) is not compared, only required to come back at all. The second
+    run is in FAR_ZONE, so a compared result is also one the machine's time zone does not change."""
     original = replace(request, changed_files={})
-    runs = await asyncio.gather(*(backend.run(original.with_data(d)) for d in inputs for _ in range(2)))
+    runs = await asyncio.gather(*(backend.run(req.with_data(d)) for d in inputs
+                                  for req in (original, in_far_zone(original))))
     references = []
     for index, data in enumerate(inputs):
         first, second = runs[2 * index], runs[2 * index + 1]
@@ -120,8 +133,10 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     an answer, the original one is the bug still there. With no ``failure_type`` only an abnormal end
     fails it. ``expected`` (aligned with ``replay_inputs``; see :func:`replay_references`) holds the
     result each replay must give, or UNCOMPARED; the failed job's own result must keep the shape
-    the compared ones share (:mod:`smartworker.sandbox.shape`). The other runs start only once the
-    failing data passes, concurrently up to the backend's limit.
+    the compared ones share (:mod:`smartworker.sandbox.shape`). When at least one result is compared
+    (so the original code answers the same in any time zone), the failed job must get the same
+    answer in FAR_ZONE too. The other runs start only once the failing data passes, concurrently up
+    to the backend's limit.
     """
     failing = await backend.run(request_template.with_data(failing_data))
     if not failing.ok:
@@ -132,8 +147,11 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     checks = dict(variants or {})
     lenient = dict(tolerant or {})
     inputs = list(replay_inputs if max_replays is None else replay_inputs[:max_replays])
-    runs = list(await asyncio.gather(*(backend.run(request_template.with_data(d))
-                                       for d in [*checks.values(), *lenient.values(), *inputs])))
+    compared = any(w is not UNCOMPARED for w in expected or [])
+    requests = [request_template.with_data(d) for d in [*checks.values(), *lenient.values(), *inputs]]
+    if compared:
+        requests.append(in_far_zone(request_template).with_data(failing_data))
+    runs = list(await asyncio.gather(*(backend.run(r) for r in requests)))
     for description, outcome in zip(checks, runs, strict=False):
         if not outcome.ok:
             return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
@@ -150,7 +168,7 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     for description, outcome in zip(lenient, runs[len(checks):], strict=False):
         if _repeats(outcome, failure_type):
             return Verdict(False, f"the job still fails with {description} ({_describe(outcome)})", failing, runs)
-    replays = runs[len(checks) + len(lenient):]
+    replays = runs[len(checks) + len(lenient):][:len(inputs)]
     wanted = list(expected or [])
     for index, outcome in enumerate(replays, 1):
         if not outcome.ok:
@@ -161,6 +179,14 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
             got, was = redacted_json(outcome.result, QUOTE_CHARS), redacted_json(want, QUOTE_CHARS)
             return Verdict(False, f"regression on replay {index} of {len(replays)}: an earlier job that worked "
                                   f"now returns {got} instead of {was}", failing, runs)
+    if compared:
+        zoned = runs[-1]
+        if (not zoned.ok or _canonical(zoned.result) != _canonical(failing.result)) and await _stable(
+                backend, request_template, failing_data, failing):
+            answer = (f"returns {redacted_json(zoned.result, QUOTE_CHARS)} instead of "
+                      f"{redacted_json(failing.result, QUOTE_CHARS)}" if zoned.ok else f"fails ({_describe(zoned)})")
+            return Verdict(False, "the job's answer depends on the machine's local time zone: with the "
+                                  f"zone set to UTC+14 it {answer}", failing, runs)
     done = [f"{len(checks)} variant(s) of its data" if checks else "",
             f"{len(replays)} earlier input(s)" if replays else ""]
     checked = " and ".join(d for d in done if d)
