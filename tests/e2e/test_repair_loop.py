@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from tests.e2e.conftest import clean_env, free_port, smartworker, wait_http
-from tests.e2e.test_up import poll
 from tests.fakes import openai_server, smtp_server
 from tests.fakes.openai_server import ScriptedLLM, reply_files
+from tests.waiting import poll
 
 from smartworker.config import DEMO_APP_ROOT
 

@@ -5,23 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import redis
 from tests.e2e.conftest import clean_env, finish, free_port, smartworker, wait_http
-
-
-def poll(fn: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+from tests.waiting import poll
 
 
 def wait_active(redis_url: str, queue: str, timeout: float = 30) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.e2e.test_up import poll
+from tests.waiting import poll
 
 from smartworker.errors import ConfigurationError, LLMError
 from smartworker.reasoning import local_model
