@@ -8,7 +8,8 @@ Protocol (the same for every backend)::
               {"status": "ok", "result": <JSON>}
               {"status": "error", "phase": "load"|"handler"|"result",
                "exc_type", "exc_module", "message", "traceback",
-               "values": {name: repr}}   (handler phase: names on the failing line)
+               "values": {name: repr}}   (handler phase: names on the failing line; for an
+                                         IndexError also "len(x)" and computed indexes)
     stderr  free text: our diagnostics and everything the handler prints
 
 The protocol channel is the process's original stdout, duplicated before any user code runs; fd 1 is
@@ -172,7 +173,8 @@ def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
 
     The traceback says where and what; these say with which values (``campaign = {'visits': 0}``),
     which is what a small model needs to see the cause. Code objects (modules, functions, classes)
-    are left out, and every repr is short.
+    are left out, and every repr is short. An IndexError adds its computed indexes and lengths
+    (:func:`_index_values`).
     """
     frame, lineno = None, 0
     tb = exc.__traceback__
