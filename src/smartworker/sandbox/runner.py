@@ -68,6 +68,8 @@ MAX_VALUES = 8
 _REPR = reprlib.Repr()  # keyword arguments arrived only in 3.12
 _REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 3, 8, 8, 8, 8
 _REPR.maxstring, _REPR.maxother = 80, 120
+#: Index and length lines an IndexError may add on top (one subscript gives two).
+MAX_INDEX_VALUES = 4
 #: What a name on the failing line may be bound to and still be worth showing: data, not code.
 _CODE_TYPES = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 
@@ -106,8 +108,8 @@ _ARITHMETIC: dict[type[ast.operator], Any] = {
 
 
 def _evaluate(node: ast.AST, frame: types.FrameType) -> Any:
-    """The value of a side-effect-free expression in ``frame``: names, constants, integer
-    arithmetic, ``len()`` and subscripts of built-in containers. Anything else raises _Unknown,
+    """The value of a side-effect-free expression in ``frame``: names, constants, arithmetic on
+    ints and floats, ``len()`` and subscripts of built-in containers. Anything else raises _Unknown,
     because evaluating it could run user code a second time (a property, a ``__getitem__``)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, str)):
         return node.value
@@ -202,7 +204,8 @@ def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
         if len(values) >= MAX_VALUES:
             break
     if isinstance(exc, IndexError):
-        values.update(list(_index_values(linecache.getline(frame.f_code.co_filename, lineno), frame).items())[:4])
+        extra = _index_values(linecache.getline(frame.f_code.co_filename, lineno), frame)
+        values.update(list(extra.items())[:MAX_INDEX_VALUES])
     return values
 
 
