@@ -1,6 +1,7 @@
-"""Fixtures for the memory tests: one embedded PostgreSQL + pgvector per session, a fresh database per test.
+"""Fixtures for the integration tests: one embedded PostgreSQL + pgvector per session, a fresh
+database per test, and one bwrap sandbox per session.
 
-Locally a server that cannot start skips these tests with the reason; under CI=true it fails them.
+Locally a service that cannot start skips these tests with the reason; under CI=true it fails them.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from smartworker.config import Settings
-from smartworker.errors import SmartWorkerError
+from smartworker.errors import SandboxUnavailableError, SmartWorkerError
 from smartworker.memory.database import EmbeddedPostgres, start_embedded_postgres
 from smartworker.memory.embeddings import LocalEmbeddings
 from smartworker.memory.store import MemoryStore
+from smartworker.sandbox import SandboxLimits
+from smartworker.sandbox.bwrap import BwrapSandbox
 
 _IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -33,6 +36,20 @@ def _require(ok: bool, reason: str) -> None:
     if _IN_CI:
         pytest.fail(f"required under CI: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> BwrapSandbox:
+    """The real bwrap backend with tight limits, so hostile candidates end quickly."""
+    backend = BwrapSandbox(SandboxLimits(timeout_s=4.0, memory_mb=512, cpu_s=2, max_procs=32, file_mb=4),
+                           concurrency=4)
+    reason = ""
+    try:
+        backend.check()
+    except SandboxUnavailableError as exc:
+        reason = f"bwrap sandbox unavailable: {exc}"
+    _require(not reason, reason)
+    return backend
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,7 @@ from bench.fixbench.cases import Case, load_cases
 
 from smartworker.sandbox import SandboxRequest, verify
 from smartworker.sandbox.bwrap import BwrapSandbox
-from smartworker.sandbox.verdict import UNCOMPARED, Verdict, replay_references
-
-from .test_sandbox import sandbox
-
-__all__ = ["sandbox"]  # the session fixture, shared
+from smartworker.sandbox.verdict import UNCOMPARED, ReplayReference, Verdict, replay_references
 
 CASES = {case.id: case for case in load_cases()}
 
@@ -29,15 +25,17 @@ def request(case: Case, files: dict[str, str] | None = None) -> SandboxRequest:
                           changed_files=files or {})
 
 
-async def judged(backend: BwrapSandbox, case: Case, files: dict[str, str]) -> Verdict:
-    references = await replay_references(backend, request(case), list(case.history))
+async def judged(backend: BwrapSandbox, case: Case, files: dict[str, str],
+                 references: list[ReplayReference]) -> Verdict:
     return await verify(backend, request(case, files), case.failing_data, [r.data for r in references],
                         expected=[r.result for r in references])
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
 async def test_every_reference_fix_is_fixed(sandbox: BwrapSandbox, case_id: str) -> None:
-    verdict = await judged(sandbox, CASES[case_id], CASES[case_id].reference_fix())
+    case = CASES[case_id]
+    references = await replay_references(sandbox, request(case), list(case.history))
+    verdict = await judged(sandbox, case, case.reference_fix(), references)
     assert verdict.fixed, verdict.reason
 
 
@@ -51,7 +49,7 @@ async def test_an_answer_that_follows_the_machines_time_zone_is_not_a_fix(sandbo
     assert local != source
     references = await replay_references(sandbox, request(case), list(case.history))
     assert any(r.result is not UNCOMPARED for r in references)
-    verdict = await judged(sandbox, case, {"payroll/__init__.py": local})
+    verdict = await judged(sandbox, case, {"payroll/__init__.py": local}, references)
     assert not verdict.fixed
     assert verdict.reason.startswith("the job's answer depends on the machine's local time zone: with the zone "
                                      "set to UTC+14 it returns ")

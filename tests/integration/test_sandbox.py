@@ -6,7 +6,6 @@ stopping what it tries; each must end "not fixed", quickly, with the host untouc
 
 from __future__ import annotations
 
-import os
 import tempfile
 import textwrap
 import time
@@ -16,12 +15,10 @@ from pathlib import Path
 import pytest
 
 from smartworker.config import DEMO_APP_ROOT
-from smartworker.errors import SandboxUnavailableError
-from smartworker.sandbox import SandboxLimits, SandboxRequest, SandboxStatus, baseline, verify
+from smartworker.sandbox import SandboxRequest, SandboxStatus, baseline, verify
 from smartworker.sandbox.bwrap import BwrapSandbox
 from smartworker.sandbox.verdict import UNCOMPARED, replay_references
 
-LIMITS = SandboxLimits(timeout_s=4.0, memory_mb=512, cpu_s=2, max_procs=32, file_mb=4)
 FAILING = {"password": "wonderland", "username": "alice@example.com"}
 REPLAYS = [
     {"email": "bob@example.com", "password": "builder"},
@@ -32,18 +29,6 @@ FIXED = LOGIN.replace('data.get("email")', 'data.get("email") or data.get("usern
 TOKEN = uuid.uuid4().hex[:10]
 #: Slack on top of the wall-clock limit for start-up, kill and clean-up.
 SLACK_S = 3.0
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> BwrapSandbox:
-    backend = BwrapSandbox(LIMITS, concurrency=4)
-    try:
-        backend.check()
-    except SandboxUnavailableError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"bwrap is required under CI=true: {exc}")
-        pytest.skip(f"bwrap sandbox unavailable: {exc}")
-    return backend
 
 
 def login_request(changed: dict[str, str] | None = None, data: dict[str, str] | None = None) -> SandboxRequest:
@@ -128,7 +113,7 @@ async def test_hostile_candidate_is_contained(sandbox: BwrapSandbox, attack: str
     verdict = await verify(sandbox, login_request(hostile(HOSTILE[attack])), FAILING, REPLAYS)
     elapsed = time.monotonic() - started
     assert not verdict.fixed, verdict.reason
-    assert elapsed < LIMITS.timeout_s + SLACK_S, f"{attack} took {elapsed:.1f} s"
+    assert elapsed < sandbox.limits.timeout_s + SLACK_S, f"{attack} took {elapsed:.1f} s"
     # The host is untouched and nothing from the run is left behind.
     for path in (f"/work/main/PWNED-{TOKEN}", f"/root/x-{TOKEN}", f"/tmp/pwned-{TOKEN}"):
         assert not Path(path).exists(), path
