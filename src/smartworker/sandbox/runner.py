@@ -107,6 +107,14 @@ _ARITHMETIC: dict[type[ast.operator], Any] = {
 }
 
 
+def _lookup(name: str, frame: types.FrameType) -> Any:
+    """What ``name`` is bound to in ``frame`` (a local, else a global); _Unknown when neither."""
+    for scope in (frame.f_locals, frame.f_globals):
+        if name in scope:
+            return scope[name]
+    raise _Unknown(name)
+
+
 def _evaluate(node: ast.AST, frame: types.FrameType) -> Any:
     """The value of a side-effect-free expression in ``frame``: names, constants, arithmetic on
     ints and floats, ``len()`` and subscripts of built-in containers. Anything else raises _Unknown,
@@ -114,10 +122,7 @@ def _evaluate(node: ast.AST, frame: types.FrameType) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, str)):
         return node.value
     if isinstance(node, ast.Name):
-        for scope in (frame.f_locals, frame.f_globals):
-            if node.id in scope:
-                return scope[node.id]
-        raise _Unknown(node.id)
+        return _lookup(node.id, frame)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         operand = _evaluate(node.operand, frame)
         if type(operand) is int:
@@ -187,13 +192,12 @@ def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
         tb = tb.tb_next
     if frame is None:
         return {}
+    line = linecache.getline(frame.f_code.co_filename, lineno)
     values: dict[str, str] = {}
-    for name in _line_names(linecache.getline(frame.f_code.co_filename, lineno)):
-        if name in frame.f_locals:
-            value = frame.f_locals[name]
-        elif name in frame.f_globals:
-            value = frame.f_globals[name]
-        else:
+    for name in _line_names(line):
+        try:
+            value = _lookup(name, frame)
+        except _Unknown:
             continue
         if isinstance(value, _CODE_TYPES):
             continue
@@ -204,8 +208,7 @@ def failing_values(exc: BaseException, app_root: str) -> dict[str, str]:
         if len(values) >= MAX_VALUES:
             break
     if isinstance(exc, IndexError):
-        extra = _index_values(linecache.getline(frame.f_code.co_filename, lineno), frame)
-        values.update(list(extra.items())[:MAX_INDEX_VALUES])
+        values.update(list(_index_values(line, frame).items())[:MAX_INDEX_VALUES])
     return values
 
 
