@@ -44,7 +44,12 @@ def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate()
+        try:
+            out, _ = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired as held:
+            # A server it started (embedded Redis or PostgreSQL) outlived it and still holds the
+            # pipe open, so it never reaches end-of-file: report what was read so far.
+            out = held.output.decode(errors="replace") if isinstance(held.output, bytes) else held.output or ""
         raise AssertionError(f"still running {timeout:.0f} s later; its output:\n{out[-6000:]}") from None
     assert proc.returncode == 0, f"exited with {proc.returncode}; its output:\n{out[-6000:]}"
     return out
