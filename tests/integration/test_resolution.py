@@ -103,6 +103,19 @@ async def resolver_with(loop_parts: dict[str, Any], **update: Any) -> AsyncItera
         await client.close()
 
 
+@asynccontextmanager
+async def earlier_logins(service: Any) -> AsyncIterator[None]:
+    """Two logins that completed before, as the worker keeps them for the regression replay."""
+    recent = keys.recent_completed(service.queues.names.main, "login")
+    await service.queues.redis.delete(recent)
+    for data in ({"email": "bob@example.com", "password": "builder"}, {"email": "alice@example.com", "password": "x"}):
+        await service.queues.redis.lpush(recent, json.dumps(data))
+    try:
+        yield
+    finally:
+        await service.queues.redis.delete(recent)
+
+
 async def test_correct_fix_is_verified_and_emailed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
     llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES\nIt returns the session the docstring promises.",
                "The email key was missing; fall back to username.")
@@ -214,20 +227,12 @@ async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: di
 async def test_a_result_shaped_unlike_earlier_results_is_sent_back(loop_parts: dict[str, Any],
                                                                    llm: ScriptedLLM) -> None:
     service = loop_parts["service"]
-    # Two logins that completed before, as the worker keeps them for the regression replay.
-    recent = keys.recent_completed(service.queues.names.main, "login")
-    await service.queues.redis.delete(recent)
-    for data in ({"email": "bob@example.com", "password": "builder"}, {"email": "alice@example.com", "password": "x"}):
-        await service.queues.redis.lpush(recent, json.dumps(data))
     texty = GOOD_LOGIN.replace('"authenticated": ok}', '"authenticated": ok if "email" in data else "unknown"}')
     assert texty != GOOD_LOGIN
     llm.script(reply_files(("swdemo/login.py", texty)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
                "Fall back to the username.")
-    try:
-        async with resolver_with(loop_parts, ai_candidates=2) as resolver:
-            record = await resolver.resolve(await fail_demo(service))
-    finally:
-        await service.queues.redis.delete(recent)
+    async with earlier_logins(service), resolver_with(loop_parts, ai_candidates=2) as resolver:
+        record = await resolver.resolve(await fail_demo(service))
     first, second = record.candidates
     # The job completed, but answered with text where every earlier login answered with a bool.
     assert first.outcome is not None and first.outcome["status"] == "ok"
@@ -237,6 +242,28 @@ async def test_a_result_shaped_unlike_earlier_results_is_sent_back(loop_parts: d
     retry = llm.requests[1]["messages"][-1]["content"]
     assert 'The job returned: {"user": "alice@example.com", "authenticated": "unknown"}' in retry
     assert record.status is FixStatus.FIXED and second.verdict == "fixed"
+
+
+async def test_the_prompt_says_how_the_data_differs_and_a_broken_earlier_job_is_shown(
+        loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    service = loop_parts["service"]
+    # Reads the new key only: the failed job completes, the earlier logins (with "email") break.
+    username_only = LOGIN.replace('normalise_email(data.get("email"))', 'normalise_email(data["username"])')
+    llm.script(reply_files(("swdemo/login.py", username_only)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
+               "Fall back to the username.")
+    async with earlier_logins(service), resolver_with(loop_parts, ai_candidates=2) as resolver:
+        record = await resolver.resolve(await fail_demo(service))
+    prompt = llm.requests[0]["messages"][1]["content"]
+    assert ("## How this job's data differs from the handler's recent successful jobs\n"
+            '- `data["email"]` is missing here; every earlier job had it\n'
+            '- `data["username"]` is new: no earlier job had it\n') in prompt
+    first = record.candidates[0]
+    assert first.verdict is not None and first.verdict.startswith("not fixed: regression on replay")
+    retry = llm.requests[1]["messages"][-1]["content"]
+    assert "That earlier job succeeded before your change; its data:" in retry
+    assert '"email": "bob@example.com"' in retry or '"email": "alice@example.com"' in retry
+    assert "builder" not in retry and '"password": "[REDACTED]"' in retry
+    assert record.status is FixStatus.FIXED
 
 
 async def test_unreadable_or_disabled_review_leaves_the_verdict(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:

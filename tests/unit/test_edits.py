@@ -366,3 +366,23 @@ def test_a_modules_only_function_returned_without_its_imports_is_spliced() -> No
     # A whole file that keeps the imports still replaces the original as written.
     whole = 'from smartworker import handler\n\n\n@handler("digest")\ndef digest(data):\n    return 0\n'
     assert merge_python(original, whole) == (whole, [])
+
+
+def test_a_standard_module_used_but_not_imported_is_imported(app: Path) -> None:
+    new = LOGIN.replace('    email = normalise_email(data.get("email"))\n',
+                        '    if isinstance(data, str):\n        data = json.loads(data)\n'
+                        '    email = normalise_email(data.get("email"))\n')
+    proposal = validate([FileBlock("swdemo/login.py", new)], app)
+    assert proposal.files["swdemo/login.py"] == new.replace("import hmac\n", "import hmac\nimport json\n")
+    assert proposal.notes == ["swdemo/login.py: added import: json"]
+
+
+def test_imports_are_not_guessed_for_bound_names_datetime_or_what_the_original_lacked() -> None:
+    from smartworker.reasoning.edits import add_missing_imports
+    bound = "import hashlib\n\n\ndef f(json):\n    return json.loads('1'), hashlib.sha256()\n"
+    assert add_missing_imports(None, bound) == (bound, [])
+    dated = "def f():\n    return datetime.now()\n"
+    assert add_missing_imports(None, dated) == (dated, [])
+    # The original's own missing import is not this candidate's doing: left as it was.
+    broken = "def f(x):\n    return re.sub('a', 'b', x)\n"
+    assert add_missing_imports(broken, broken.replace("x)", "x or '')")) == (broken.replace("x)", "x or '')"), [])

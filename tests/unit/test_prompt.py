@@ -143,3 +143,17 @@ def test_reasons_sent_back_are_redacted(tmp_path: Path) -> None:
     fresh = fix_messages(ctx, earlier=[leak])[1]["content"]
     for text in (retry, fresh):
         assert "bad login" in text and "hunter2" not in text
+
+
+def test_how_the_data_differs_from_earlier_jobs_sits_under_the_values(tmp_path: Path) -> None:
+    ctx = failed_context(tmp_path)
+    earlier = [{"lines": [{"price": 1250}], "password": "swordfish", "coupon": "A-1"},
+               {"lines": [{"price": 99}], "password": "opensesame", "coupon": "B-2"}]
+    user = fix_messages(ctx, values={"text": "'12.50'"}, earlier_data=earlier)[1]["content"]
+    section = "## How this job's data differs from the handler's recent successful jobs"
+    assert user.index("## Values on the failing line") < user.index(section) < user.index("## Code around")
+    assert ('- `data["coupon"]` is missing here; every earlier job had it\n'
+            '- `data["lines"][i]["price"]` is a string here; in earlier jobs it was always a number\n') in user
+    assert "swordfish" not in user and "opensesame" not in user
+    assert section not in fix_messages(ctx)[1]["content"]
+

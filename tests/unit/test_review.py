@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartworker.reasoning.review import dropped_call, hidden_error
+from smartworker.reasoning.review import dropped_call, hidden_error, skipped_line
 
 PATH = "payments/__init__.py"
 
@@ -264,3 +264,52 @@ def test_new_files_and_unreadable_code_are_left_to_other_checks() -> None:
     assert dropped_call({}, {INBOUND_PATH: INBOUND}) is None
     assert dropped_call({INBOUND_PATH: INBOUND}, {INBOUND_PATH: "def inbound_sms(:\n"}) is None
     assert dropped_call({"notes.txt": "a.strip()"}, {"notes.txt": ""}) is None
+
+
+HISTOGRAM = dedent('''\
+    def histogram(data):
+        buckets = [0] * 10
+        for score in data["scores"]:
+            if not 0 <= score <= 100:
+                raise ValueError(f"score out of range: {score}")
+            buckets[score // 10] += 1
+        return {"buckets": buckets, "count": len(data["scores"])}
+''')
+HISTOGRAM_PATH = "surveys/__init__.py"
+FAILING = "buckets[score // 10] += 1"
+
+
+@pytest.mark.parametrize(("skip", "how"), [
+    # The recorded false fix: a score of 100 is left out of the histogram and the job completes.
+    ("        if score != 100:\n            buckets[score // 10] += 1\n", "only when `score != 100`"),
+    ("        if score == 100:\n            continue\n        buckets[score // 10] += 1\n", "skips"),
+])
+def test_a_fix_that_skips_the_failing_line_is_named(skip: str, how: str) -> None:
+    changed = HISTOGRAM.replace("        buckets[score // 10] += 1\n", skip)
+    reason = skipped_line({HISTOGRAM_PATH: HISTOGRAM}, {HISTOGRAM_PATH: changed}, FAILING)
+    assert reason is not None
+    assert f"`{FAILING}`" in reason and how in reason and HISTOGRAM_PATH in reason
+
+
+@pytest.mark.parametrize(("changed", "failing"), [
+    # the right fix: the line runs for every score, in one branch or the other
+    (HISTOGRAM.replace("        buckets[score // 10] += 1\n",
+                       "        if score == 100:\n            buckets[9] += 1\n"
+                       "        else:\n            buckets[score // 10] += 1\n"), FAILING),
+    (HISTOGRAM.replace("buckets[score // 10]", "buckets[min(score // 10, 9)]"), FAILING),
+    # a failing `raise` is not an effect: whether the job should still raise is the sandbox's question
+    (HISTOGRAM.replace("            raise", "            if score > 100:\n                raise"),
+     "raise ValueError(f'score out of range: {score}')"),
+    # a failing line that is a condition or a return is another path, for the sandbox to judge
+    (HISTOGRAM.replace("        for score", "        if not data['scores']:\n            return {}\n        for score"),
+     "for score in data['scores']:"),
+])
+def test_lines_that_still_run_and_other_kinds_of_lines_pass(changed: str, failing: str) -> None:
+    assert skipped_line({HISTOGRAM_PATH: HISTOGRAM}, {HISTOGRAM_PATH: changed}, failing) is None
+
+
+def test_a_guard_already_in_the_original_is_not_new() -> None:
+    guarded = HISTOGRAM.replace("        buckets[score // 10] += 1\n",
+                                "        if score != 100:\n            buckets[score // 10] += 1\n")
+    renamed = guarded.replace("def histogram(", "def histogram_v2(")
+    assert skipped_line({HISTOGRAM_PATH: guarded}, {HISTOGRAM_PATH: renamed}, FAILING) is None

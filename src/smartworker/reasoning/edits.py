@@ -18,6 +18,7 @@ import ast
 import difflib
 import json
 import re
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -386,6 +387,8 @@ def validate(
                 error = _python_error(new)
                 if error:  # pragma: no cover - splice_function re-parses; kept as a last guard
                     raise _reject(f"{rel}: the spliced module is not valid Python ({error})")
+            new, import_notes = add_missing_imports(original, new)
+            notes.extend(f"{rel}: {note}" for note in import_notes)
         else:
             error = _data_error(rel, content)
             if error:
@@ -570,6 +573,54 @@ def _import_anchor(tree: ast.Module, future: bool) -> int:
         if is_future or (isinstance(node, ast.Import | ast.ImportFrom) and not future):
             anchor = node.end_lineno or anchor
     return anchor
+
+
+def _bound_names(tree: ast.Module) -> set[str]:
+    """Every name the module binds anywhere: imports, definitions, assignments, parameters."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, _DEF_TYPES):
+            bound.add(node.name)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound |= set(node.names)
+    return bound
+
+
+def _unimported_modules(tree: ast.Module) -> set[str]:
+    """Standard-library modules the code uses as ``module.attr`` but never imports or binds."""
+    used = {node.value.id for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and isinstance(node.value.ctx, ast.Load)}
+    # datetime is left out: ``datetime.now()`` means the class, which ``import datetime`` is not.
+    return {name for name in used if name in sys.stdlib_module_names and name != "datetime"} - _bound_names(tree)
+
+
+def add_missing_imports(original: str | None, new: str) -> tuple[str, list[str]]:
+    """``new`` with an ``import`` added for each standard-library module it uses without importing
+    it, where the original did not already do so; and notes on what was added.
+
+    The local model writes ``json.loads(options)`` into a module that never imported json, and the
+    sandbox then reports a NameError instead of judging the fix (FixBench, session 10). The name
+    was unbound, so the import changes nothing but that error.
+    """
+    try:
+        tree = ast.parse(new)
+        before = _unimported_modules(ast.parse(original)) if original is not None else set()
+    except SyntaxError:
+        return new, []
+    missing = sorted(_unimported_modules(tree) - before)
+    if not missing:
+        return new, []
+    text = "".join(f"import {name}\n" for name in missing)
+    return _insert_lines(new, _import_anchor(tree, future=False), text), [f"added import: {name}" for name in missing]
 
 
 def merge_python(original: str, block: str) -> tuple[str, list[str]]:

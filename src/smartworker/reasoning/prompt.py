@@ -7,7 +7,7 @@ better than describing the bug, so the prompt is mostly evidence, in that order.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -15,7 +15,8 @@ from string import Template
 from typing import Any
 
 from smartworker.reasoning.context import FailureContext, Frame
-from smartworker.redaction import is_secret_key, redact_text
+from smartworker.reasoning.input_diff import differences
+from smartworker.redaction import is_secret_key, redact, redact_text
 
 #: Characters of any one section we are willing to send (a small model has a small window).
 SECTION_CAP = 6000
@@ -124,6 +125,15 @@ def _values_section(values: Mapping[str, str]) -> str:
     return f"\n## Values on the failing line when it raised\n```\n{text}\n```\n" if text else ""
 
 
+def _differences_section(data: Any, earlier_data: Sequence[Any]) -> str:
+    # Redacted on both sides, so a token's layout or presence is all that can show.
+    lines = differences(redact(data), [redact(d) for d in earlier_data])
+    if not lines:
+        return ""
+    return ("\n## How this job's data differs from the handler's recent successful jobs\n"
+            + "\n".join(f"- {line}" for line in lines) + "\n")
+
+
 def _sources(ctx: FailureContext) -> str:
     blocks = [f"# File: {path}\n```python\n{_cap(text)}\n```" for path, text in ctx.sources.items()]
     return "\n\n".join(blocks) or "(source not available)"
@@ -136,11 +146,13 @@ def system_message() -> dict[str, str]:
 
 def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedback: Feedback | None = None,
                  values: Mapping[str, str] | None = None,
-                 earlier: list[str] | None = None) -> list[dict[str, str]]:
+                 earlier: list[str] | None = None,
+                 earlier_data: Sequence[Any] = ()) -> list[dict[str, str]]:
     """Chat messages asking for corrected files; with feedback, a second turn says what went wrong.
 
     ``values`` are the failing line's values from the sandbox's reproduction of the failure;
-    ``earlier`` lists why earlier candidates failed, for a fresh ask that does not show their code.
+    ``earlier`` lists why earlier candidates failed, for a fresh ask that does not show their code;
+    ``earlier_data`` are recent successful jobs' data, to say what is unusual about this job's.
     """
     memory_text = ""
     if memory is not None:
@@ -153,6 +165,7 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
         locations=_locations(ctx),
         traceback=app_traceback(ctx),
         values=_values_section(values or {}),
+        differences=_differences_section(ctx.data, earlier_data),
         snippets="\n\n".join(ctx.snippets) or "(none)",
         sources=_sources(ctx),
         memory=memory_text,

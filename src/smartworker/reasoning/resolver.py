@@ -24,9 +24,15 @@ from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
 from smartworker.reasoning.contract import ContractReview, parse_review, review_messages
 from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
-from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
+from smartworker.reasoning.prompt import (
+    Feedback,
+    MemoryHint,
+    fix_messages,
+    summary_messages,
+    token_estimate,
+)
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
-from smartworker.reasoning.review import dropped_call, hidden_error
+from smartworker.reasoning.review import dropped_call, hidden_error, skipped_line
 from smartworker.reasoning.variants import (
     deliberate_failure,
     empty_collection_variants,
@@ -198,11 +204,14 @@ class Resolver:
         last_reason = "no candidate was tried"
         best_diff = ""
         for index in range(1, self.settings.ai_candidates + 1):
+            earlier_data = [r.data for r in references]
             if index >= FRESH_FROM:
                 messages = fix_messages(ctx, memory=hint, values=base.outcome.values,
-                                        earlier=[_why_not(c) for c in record.candidates])
+                                        earlier=[_why_not(c) for c in record.candidates],
+                                        earlier_data=earlier_data)
             else:
-                messages = fix_messages(ctx, memory=hint, feedback=feedback, values=base.outcome.values)
+                messages = fix_messages(ctx, memory=hint, feedback=feedback, values=base.outcome.values,
+                                        earlier_data=earlier_data)
             spent = record.prompt_tokens + record.completion_tokens
             if spent + token_estimate(messages) > self.settings.ai_token_budget:
                 last_reason = f"token budget of {self.settings.ai_token_budget} spent after {index - 1} candidates"
@@ -227,9 +236,11 @@ class Resolver:
                 continue
             candidate.diff = proposal.diff()
             # A handler that swallows the failure stops the crash, so the sandbox would pass it; so
-            # does dropping a step the code took.
+            # does dropping a step the code took, or skipping the failing line for this data.
+            failing_code = ctx.failing_location.code if ctx.failing_location is not None else ""
             hidden = (hidden_error(proposal.originals, proposal.files, ctx.exception_type)
-                      or dropped_call(proposal.originals, proposal.files))
+                      or dropped_call(proposal.originals, proposal.files)
+                      or skipped_line(proposal.originals, proposal.files, failing_code))
             if hidden is not None:
                 candidate.rejected = hidden
                 last_reason = f"candidate {index} rejected: {hidden}"
@@ -266,11 +277,12 @@ class Resolver:
                 continue
             last_reason = f"candidate {index}: {verdict.reason}"
             failing = next((o for o in verdict.runs if not o.ok), None)
+            broken = _broken_job(verdict.regressed)
             if failing is None:  # every run completed; a result was wrong (its shape, or a replay's value)
-                feedback = Feedback(completion.text, verdict.reason, _returned(verdict.failing))
+                feedback = Feedback(completion.text, verdict.reason, _returned(verdict.failing) + broken)
                 continue
-            feedback = Feedback(completion.text, verdict.reason, redact_text(failing.traceback or failing.reason),
-                                failing.values)
+            details = redact_text(failing.traceback or failing.reason)
+            feedback = Feedback(completion.text, verdict.reason, details + broken, failing.values)
         return Resolution(False, last_reason, best_diff)
 
     async def _ask(self, messages: list[dict[str, str]], index: int, candidate: Candidate,
@@ -403,6 +415,16 @@ def _why_not(candidate: Candidate) -> str:
     """One line on why an earlier candidate was not taken, for a fresh ask."""
     reason = candidate.rejected or candidate.verdict or "no verdict"
     return reason.removeprefix("not fixed: ")
+
+
+def _broken_job(data: dict[str, Any] | None) -> str:
+    """The data of an earlier job a candidate broke, redacted, for the retry: the failing job's data
+    is in the first prompt, but without this one the model cannot see what the two have apart (a
+    webhook fixed for ``amount_received`` broke one that sends ``amount``: FixBench, session 10)."""
+    if data is None:
+        return ""
+    shown = json.dumps(redact(data), indent=2, default=str, ensure_ascii=False)[:TAIL]
+    return f"\n\nThat earlier job succeeded before your change; its data:\n```json\n{shown}\n```"
 
 
 def _returned(outcome: SandboxOutcome) -> str:

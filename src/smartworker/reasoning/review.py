@@ -81,6 +81,58 @@ def dropped_call(originals: Mapping[str, str], changed: Mapping[str, str]) -> st
     return None
 
 
+#: Statements whose only work is an effect: skipping one loses that effect without any error.
+_EFFECTS = (ast.AugAssign, ast.Assign, ast.AnnAssign, ast.Expr)
+
+
+def skipped_line(originals: Mapping[str, str], changed: Mapping[str, str], failing_code: str) -> str | None:
+    """Why the change skips the failing line instead of making it work (one line), or None.
+
+    FixBench's score_histogram got ``if score != 100: buckets[score // 10] += 1``: the job completes,
+    a score is silently left out of its histogram, and nothing in the result says so (FixBench,
+    session 10; the contract review said YES to it once and NO once, to the same prompt). The
+    failing line, unchanged, now under a new ``if`` with no ``else``, or after a new
+    ``if ...: continue``, is such a skip. Only effect statements (an assignment, ``+=``, a call
+    such as ``rows.append(...)``) are checked: a skipped ``return`` or condition is another path,
+    which the sandbox judges.
+    """
+    try:
+        wanted = ast.parse(failing_code.strip()).body
+    except (SyntaxError, ValueError):
+        return None  # a compound statement's header (``for x in y:``): not a statement on its own
+    if len(wanted) != 1 or not isinstance(wanted[0], _EFFECTS):
+        return None
+    target = ast.dump(wanted[0])
+    line = _one_line(failing_code)
+    for path, before, after in _python_changes(originals, changed):
+        known_ifs = Counter(ast.dump(node) for node in ast.walk(before) if isinstance(node, ast.If))
+        for owner, body, index in _statement_places(after, target):
+            if (isinstance(owner, ast.If) and owner.body is body and not owner.orelse
+                    and known_ifs[ast.dump(owner)] == 0):
+                how = f"runs the failing line `{line}` only when `{_one_line(ast.unparse(owner.test))}`"
+            else:
+                skip = next((s for s in body[:index] if isinstance(s, ast.If) and not s.orelse
+                             and known_ifs[ast.dump(s)] == 0 and len(s.body) == 1
+                             and isinstance(s.body[0], ast.Continue)), None)
+                if skip is None:
+                    continue
+                how = f"skips the failing line `{line}` when `{_one_line(ast.unparse(skip.test))}`"
+            return (f"it {how} ({path}), so this job leaves out what that line does; "
+                    "make the line work for this data instead")
+    return None
+
+
+def _statement_places(tree: ast.AST, dumped: str) -> Iterator[tuple[ast.AST, list[ast.stmt], int]]:
+    """(the node owning the body, the body, the index) of every statement in ``tree`` equal to ``dumped``."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if isinstance(body, list):
+                for index, stmt in enumerate(body):
+                    if isinstance(stmt, ast.stmt) and ast.dump(stmt) == dumped:
+                        yield node, body, index
+
+
 def _functions(tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
     """Every def in ``tree`` with its dotted name (``Class.method``, ``outer.inner``)."""
     for scope, node in _scoped(tree):

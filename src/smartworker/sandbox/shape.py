@@ -44,7 +44,7 @@ Path = tuple[object, ...]
 ITEM = object()
 
 
-def _leaf(value: Any) -> str | None:
+def leaf_kind(value: Any) -> str | None:
     """A leaf's kind (with a string's layout where it holds digits); None for null."""
     if value is None:
         return None
@@ -70,7 +70,7 @@ def _leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, str | None, Any
         for item in value:
             yield from _leaves(item, (*path, ITEM))
     else:
-        yield path, _leaf(value), value
+        yield path, leaf_kind(value), value
 
 
 def _single_kinds(value: Any) -> dict[Path, tuple[str | None, Any]]:

@@ -39,6 +39,9 @@ class Verdict:
     #: the other runs, in order: strict variants of the failing data, then tolerant ones, then
     #: earlier successful inputs, then the failing data in FAR_ZONE
     replays: list[SandboxOutcome] = field(default_factory=list)
+    #: the data of the earlier job whose replay refused the candidate (the model must see what its
+    #: change broke, not only the error); None for any other verdict
+    regressed: dict[str, Any] | None = None
 
     @property
     def runs(self) -> list[SandboxOutcome]:
@@ -173,12 +176,12 @@ async def verify(backend: SandboxBackend, request_template: SandboxRequest, fail
     for index, outcome in enumerate(replays, 1):
         if not outcome.ok:
             return Verdict(False, f"regression on replay {index} of {len(replays)} ({_describe(outcome)})",
-                           failing, runs)
+                           failing, runs, inputs[index - 1])
         want = wanted[index - 1] if index <= len(wanted) else UNCOMPARED
         if want is not UNCOMPARED and _canonical(outcome.result) != _canonical(want):
             got, was = redacted_json(outcome.result, QUOTE_CHARS), redacted_json(want, QUOTE_CHARS)
             return Verdict(False, f"regression on replay {index} of {len(replays)}: an earlier job that worked "
-                                  f"now returns {got} instead of {was}", failing, runs)
+                                  f"now returns {got} instead of {was}", failing, runs, inputs[index - 1])
     if compared:
         zoned = runs[-1]
         if (not zoned.ok or _canonical(zoned.result) != _canonical(failing.result)) and await _stable(
