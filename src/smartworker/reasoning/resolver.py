@@ -24,13 +24,7 @@ from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
 from smartworker.reasoning.contract import ContractReview, parse_review, review_messages
 from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
-from smartworker.reasoning.prompt import (
-    Feedback,
-    MemoryHint,
-    fix_messages,
-    summary_messages,
-    token_estimate,
-)
+from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
 from smartworker.reasoning.review import dropped_call, hidden_error, skipped_line
 from smartworker.reasoning.variants import (
@@ -203,8 +197,8 @@ class Resolver:
         feedback: Feedback | None = None
         last_reason = "no candidate was tried"
         best_diff = ""
+        earlier_data = [r.data for r in references]
         for index in range(1, self.settings.ai_candidates + 1):
-            earlier_data = [r.data for r in references]
             if index >= FRESH_FROM:
                 messages = fix_messages(ctx, memory=hint, values=base.outcome.values,
                                         earlier=[_why_not(c) for c in record.candidates],
