@@ -74,7 +74,7 @@ def test_secrets_show_no_value_and_too_little_history_says_nothing() -> None:
 
 
 def test_code_path_reads_like_python() -> None:
-    from smartworker.reasoning.input_diff import ITEM, JSON
+    from smartworker.sandbox.shape import ITEM, JSON
     assert code_path(("body", JSON, "items", ITEM, 0)) == 'json.loads(data["body"])["items"][i][0]'
 
 

@@ -75,6 +75,12 @@ class FailureContext:
         """The innermost application frame: the line that raised, or None outside the app."""
         return failing_location(self.locations)
 
+    @property
+    def failing_code(self) -> str:
+        """The source text of the line that raised; "" when it was outside the app."""
+        location = self.failing_location
+        return location.code if location is not None else ""
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (to pass the context through Redis queues)."""
         return asdict(self)

@@ -14,12 +14,12 @@ layout; a key that names a secret never shows one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from smartworker.redaction import is_secret_key, redacted_json
-from smartworker.sandbox.shape import leaf_kind
+from smartworker.sandbox.shape import ITEM, JSON, Path, kind_name, leaves
 
 #: Fewer earlier jobs than this say too little about what is usual.
 MIN_EARLIER = 2
@@ -27,10 +27,6 @@ MIN_EARLIER = 2
 MAX_LINES = 6
 #: Characters of an example value quoted beside a layout difference.
 QUOTE_CHARS = 40
-#: A path: dict keys, ITEM for "an element of a list", JSON for "the string parsed as JSON".
-Path = tuple[object, ...]
-ITEM = object()
-JSON = object()
 
 
 @dataclass
@@ -43,58 +39,18 @@ class _Seen:
     zero: bool = False
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "list"
-    return "string" if isinstance(value, str) else type(value).__name__
-
-
-def _parsed_json(text: str) -> Any:
-    """A string holding a JSON object or array, parsed; None otherwise."""
-    if not text.lstrip().startswith(("{", "[")):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict | list) else None
-
-
-def _walk(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
-    yield path, value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, (*path, key))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item, (*path, ITEM))
-    elif isinstance(value, str):
-        parsed = _parsed_json(value)
-        if parsed is not None:
-            yield from _walk(parsed, (*path, JSON))
-
-
 def _observe(data: Any) -> dict[Path, _Seen]:
     seen: dict[Path, _Seen] = {}
-    for path, value in _walk(data):
+    for path, kind, value in leaves(data, inside_json=True):
         here = seen.setdefault(path, _Seen())
-        here.kinds.add(_kind(value))
+        # One kind per value; a string's layout is kept apart, for the layout rule below.
+        here.kinds.add(kind.split(" ")[0] if kind is not None else "null")
         if isinstance(value, dict | list) and not value:
             here.empty = True
-        if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        if kind == "number" and value == 0:
             here.zero = True
-        if isinstance(value, str):
-            kind = leaf_kind(value) or ""
-            if kind.startswith("string "):  # a short string holding digits: its layout
-                here.layouts.setdefault(kind.removeprefix("string "), value)
+        if kind is not None and kind.startswith("string "):  # a short string holding digits: its layout
+            here.layouts.setdefault(kind.removeprefix("string "), value)
     return seen
 
 
@@ -118,9 +74,7 @@ def _secret(path: Path) -> bool:
 
 
 def _kinds_text(kinds: set[str]) -> str:
-    names = {"null": "null", "bool": "a bool", "number": "a number", "string": "a string",
-             "object": "an object", "list": "a list"}
-    return " or ".join(names.get(k, k) for k in sorted(kinds))
+    return " or ".join("null" if k == "null" else kind_name(k) for k in sorted(kinds))
 
 
 def differences(data: Any, earlier: Sequence[Any]) -> list[str]:

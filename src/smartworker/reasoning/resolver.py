@@ -231,10 +231,9 @@ class Resolver:
             candidate.diff = proposal.diff()
             # A handler that swallows the failure stops the crash, so the sandbox would pass it; so
             # does dropping a step the code took, or skipping the failing line for this data.
-            failing_code = ctx.failing_location.code if ctx.failing_location is not None else ""
             hidden = (hidden_error(proposal.originals, proposal.files, ctx.exception_type)
                       or dropped_call(proposal.originals, proposal.files)
-                      or skipped_line(proposal.originals, proposal.files, failing_code))
+                      or skipped_line(proposal.originals, proposal.files, ctx.failing_code))
             if hidden is not None:
                 candidate.rejected = hidden
                 last_reason = f"candidate {index} rejected: {hidden}"
@@ -388,7 +387,7 @@ class Resolver:
         none when the failure was the handler's own ``raise``), each as description -> data."""
         if not self.settings.sandbox_variants:
             return {}, {}
-        code = ctx.failing_location.code if ctx.failing_location is not None else ""
+        code = ctx.failing_code
         touched, nearby = touched_fields(diff, code), nearby_fields(diff, code)
         strict = missing_value_variants(data, touched, nearby)
         tolerant = [] if deliberate_failure(code) else empty_collection_variants(data, touched, nearby)

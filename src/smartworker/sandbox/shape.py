@@ -21,6 +21,7 @@ path under a list may be missing (the list may be empty for this job).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -39,9 +40,11 @@ QUOTE_CHARS = 60
 #: At least this many earlier results must agree before their shape is required.
 MIN_REFERENCES = 2
 
-#: A path is the keys from the top, with ITEM standing for "any element of a list".
+#: A path is the keys from the top, with ITEM standing for "any element of a list" and JSON for
+#: "this string, parsed as JSON" (only where a walk reads inside JSON strings).
 Path = tuple[object, ...]
 ITEM = object()
+JSON = object()
 
 
 def leaf_kind(value: Any) -> str | None:
@@ -59,25 +62,40 @@ def leaf_kind(value: Any) -> str | None:
     return type(value).__name__
 
 
-def _leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, str | None, Any]]:
-    """(path, kind, value) for every leaf; containers are leaves too, so a dict that became a list shows."""
+def leaves(value: Any, path: Path = (), *, inside_json: bool = False) -> Iterator[tuple[Path, str | None, Any]]:
+    """(path, kind, value) for every leaf; containers are leaves too, so a dict that became a list
+    shows. With ``inside_json``, a string holding a JSON object or array is also walked inside."""
     if isinstance(value, dict):
         yield path, "object", value
         for key, item in value.items():
-            yield from _leaves(item, (*path, key))
+            yield from leaves(item, (*path, key), inside_json=inside_json)
     elif isinstance(value, list):
         yield path, "list", value
         for item in value:
-            yield from _leaves(item, (*path, ITEM))
+            yield from leaves(item, (*path, ITEM), inside_json=inside_json)
     else:
         yield path, leaf_kind(value), value
+        parsed = _parsed_json(value) if inside_json and isinstance(value, str) else None
+        if parsed is not None:
+            yield from leaves(parsed, (*path, JSON), inside_json=True)
+
+
+def _parsed_json(text: str) -> Any:
+    """A string holding a JSON object or array, parsed; None otherwise."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict | list) else None
 
 
 def _single_kinds(value: Any) -> dict[Path, tuple[str | None, Any]]:
     """path -> (kind, an example value) for the paths whose leaves all have one kind."""
     kinds: dict[Path, set[str | None]] = {}
     examples: dict[Path, Any] = {}
-    for path, kind, leaf in _leaves(value):
+    for path, kind, leaf in leaves(value):
         kinds.setdefault(path, set()).add(kind)
         examples.setdefault(path, leaf)
     return {path: (next(iter(k)), examples[path]) for path, k in kinds.items() if len(k) == 1}
@@ -102,14 +120,14 @@ def mismatch(result: Any, references: Sequence[Any]) -> str | None:
     for reference in references[1:]:
         theirs = _single_kinds(reference)
         shared = {p: ke for p, ke in shared.items() if p in theirs and theirs[p][0] == ke[0]}
-    for path, kind, leaf in _leaves(result):
+    for path, kind, leaf in leaves(result):
         if path not in shared or kind is None:
             continue
         want, example = shared[path]
         if want is None or kind == want or _prose(kind, want):
             continue
         if isinstance(leaf, dict | list) or isinstance(example, dict | list):
-            return f"{_where(path)} is {_kind_name(kind)}, where every earlier job's is {_kind_name(want)}"
+            return f"{_where(path)} is {kind_name(kind)}, where every earlier job's is {kind_name(want)}"
         got, seen = redacted_json(leaf, QUOTE_CHARS), redacted_json(example, QUOTE_CHARS)
         return f"{_where(path)} is {got}, unlike every earlier job's (e.g. {seen})"
     return None
@@ -124,7 +142,7 @@ def _missing_key(result: Any, references: Sequence[Any]) -> str | None:
         missing = sorted(str(k) for k in shared if k not in result)
         if missing:
             return f"the result has no `{missing[0]}` key, which every earlier job's result has"
-    for path, _kind, mine in _leaves(result):
+    for path, _kind, mine in leaves(result):
         if not path or ITEM in path or not isinstance(mine, dict):
             continue
         theirs = [_at(r, path) for r in references]
@@ -152,5 +170,5 @@ def _prose(kind: str, want: str) -> bool:
     return "string" in (kind, want) and kind.startswith("string") and want.startswith("string")
 
 
-def _kind_name(kind: str) -> str:
+def kind_name(kind: str) -> str:
     return {"object": "an object", "list": "a list"}.get(kind, "a " + kind.split(" ")[0])
