@@ -176,7 +176,7 @@ async def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     try:
         print(f"FixBench: {len(cases)} cases, model {settings.ai_model_name} at {llm.url}, "
-              f"candidates={settings.ai_candidates}, memory={'on' if memory else 'off'}, "
+              f"candidates={settings.ai_candidates}, seed={settings.ai_seed}, memory={'on' if memory else 'off'}, "
               f"history={'off' if args.no_history else 'on'}", flush=True)
         for case in cases:
             await settle_cache(llm)
@@ -201,6 +201,7 @@ async def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"settings": {"model": settings.ai_model_name,
                                                       "candidates": settings.ai_candidates,
                                                       "temperature": settings.ai_temperature,
+                                                      "seed": settings.ai_seed,
                                                       "history": not args.no_history,
                                                       "output_review": settings.ai_output_review,
                                                       "variants": settings.sandbox_variants},

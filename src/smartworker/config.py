@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     ai_token_budget: int = _env("AI_TOKEN_BUDGET", 20000, ge=100)
     ai_temperature: float = _env("AI_TEMPERATURE", 0.2, ge=0, le=2)
     ai_candidates: int = _env("AI_CANDIDATES", 1, ge=1, le=16)
+    #: Candidate k asks with seed AI_SEED + k, so a run is repeatable on one server (llama.cpp and
+    #: vLLM honour it); another AI_SEED draws other replies to the same prompts (FixBench's spread).
+    ai_seed: int = _env("AI_SEED", 0, ge=0)
     #: Ask the model whether a verified fix's result keeps the docstring's promise (reasoning/contract.py).
     ai_output_review: bool = _env("AI_OUTPUT_REVIEW", True)
     ai_local_llm: bool = _env("AI_LOCAL_LLM", True)

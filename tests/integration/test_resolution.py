@@ -186,6 +186,17 @@ async def test_fourth_candidate_is_asked_afresh_with_the_earlier_reasons(loop_pa
     assert "- attempt 1: the failing job still fails" in earlier and "AttributeError" in earlier
     assert "- attempt 2: unchanged" in earlier and "- attempt 3: the failing job still fails" in earlier
     assert 'data.get("mail")' not in fourth[1]["content"]
+    # Candidate k asks with seed k, so a run repeats on one server.
+    assert [r["seed"] for r in llm.requests[:4]] == [1, 2, 3, 4]
+
+
+async def test_ai_seed_moves_every_candidates_seed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
+               "Fall back to the username.")
+    async with resolver_with(loop_parts, ai_candidates=2, ai_seed=40) as resolver:
+        record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+    assert record.status is FixStatus.FIXED and record.candidates[0].rejected is not None
+    assert [r["seed"] for r in llm.requests[:2]] == [41, 42]
 
 
 async def test_a_fix_that_answers_null_differently_from_absent_is_sent_back(loop_parts: dict[str, Any],
@@ -298,6 +309,21 @@ async def test_a_fix_that_drops_a_step_is_sent_back_before_the_sandbox(loop_part
     assert first.rejected is not None and "drops `.strip()` from normalise_email" in first.rejected
     assert first.outcome is None  # never run
     assert "drops `.strip()`" in llm.requests[1]["messages"][-1]["content"]
+    assert record.status is FixStatus.FIXED and second.verdict == "fixed"
+
+
+async def test_a_fix_that_ignores_an_input_its_docstring_names_is_sent_back(loop_parts: dict[str, Any],
+                                                                           llm: ScriptedLLM) -> None:
+    docstring = '    """Log a user in; ``remember_me`` keeps the session a month."""\n'
+    promising = GOOD_LOGIN.replace("def handle(data):\n", "def handle(data):\n" + docstring)
+    assert promising != GOOD_LOGIN
+    llm.script(reply_files(("swdemo/login.py", promising)), reply_files(("swdemo/login.py", GOOD_LOGIN)),
+               "YES", "Fall back to the username.")
+    async with resolver_with(loop_parts, ai_candidates=2) as resolver:
+        record = await resolver.resolve(await fail_demo(loop_parts["service"], {**DEMO_DATA, "remember_me": True}))
+    first, second = record.candidates
+    assert first.rejected is not None and "names `remember_me`" in first.rejected and first.outcome is None
+    assert "use `remember_me` as the docstring says" in llm.requests[1]["messages"][-1]["content"]
     assert record.status is FixStatus.FIXED and second.verdict == "fixed"
 
 

@@ -28,7 +28,7 @@ from bench.fixbench.report import CaseResult, Verdict, format_summary, percentil
 
 from smartworker.reasoning.context import extract
 from smartworker.reasoning.edits import unified_diff
-from smartworker.reasoning.review import dropped_call, hidden_error
+from smartworker.reasoning.review import dropped_call, hidden_error, ignored_input, lossy_codec
 from smartworker.reasoning.variants import (
     deliberate_failure,
     empty_collection_variants,
@@ -122,12 +122,20 @@ def test_naive_fix_passes_rerun_but_fails_acceptance(case: Case) -> None:
 def test_review_passes_every_reference_fix(case: Case) -> None:
     assert hidden_error(case.app_files(), case.reference_fix(), case.failing_error or "Exception") is None
     assert dropped_call(case.app_files(), case.reference_fix()) is None
+    assert lossy_codec(case.app_files(), case.reference_fix(), case.failing_error or "Exception") is None
+    assert ignored_input({**case.app_files(), **case.reference_fix()}, case.failing_data) is None
 
 
 @pytest.mark.parametrize("case_id", ["campaign_conversion_zero_visits", "webhook_signature_str_key"])
 def test_review_flags_the_naive_fixes_that_swallow_the_error(case_id: str) -> None:
     case = next(c for c in CASES if c.id == case_id)
     assert hidden_error(case.app_files(), case.naive_fix(), case.failing_error or "Exception") is not None
+
+
+def test_review_flags_the_naive_fix_that_replaces_bytes_and_ignores_the_charset() -> None:
+    case = next(c for c in CASES if c.id == "csv_import_latin1")
+    assert lossy_codec(case.app_files(), case.naive_fix(), case.failing_error or "Exception") is not None
+    assert ignored_input({**case.app_files(), **case.naive_fix()}, case.failing_data) is not None
 
 
 def failing_line(case: Case) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
 from textwrap import dedent
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartworker.reasoning.review import dropped_call, hidden_error, skipped_line
+from smartworker.reasoning.review import dropped_call, hidden_error, ignored_input, lossy_codec, skipped_line
 
 PATH = "payments/__init__.py"
 
@@ -313,3 +314,83 @@ def test_a_guard_already_in_the_original_is_not_new() -> None:
                                 "        if score != 100:\n            buckets[score // 10] += 1\n")
     renamed = guarded.replace("def histogram(", "def histogram_v2(")
     assert skipped_line({HISTOGRAM_PATH: guarded}, {HISTOGRAM_PATH: renamed}, FAILING) is None
+
+
+SMS_PATH = "sms.py"
+
+
+@pytest.mark.parametrize(("changed", "shown"), [
+    # the recorded false fix: a first candidate the contract review said YES to (FixBench, session 11)
+    ('raw.decode("utf-8", errors="ignore")', 'raw.decode("utf-8", errors="ignore")'),
+    # csv_import_latin1's naive fix, and the same handler given by position
+    ('raw.decode("utf-8", errors="replace")', 'raw.decode("utf-8", errors="replace")'),
+    ('raw.decode("utf-8", "backslashreplace")', "raw.decode('utf-8', 'backslashreplace')"),
+    ('str(raw, "utf-8", errors="surrogateescape")', "str(raw, 'utf-8', errors='surrogateescape')"),
+])
+def test_a_codec_told_to_drop_what_it_cannot_read_is_named(changed: str, shown: str) -> None:
+    after = SMS.replace('raw.decode("utf-8")', changed)
+    reason = lossy_codec({SMS_PATH: SMS}, {SMS_PATH: after}, "UnicodeDecodeError")
+    assert reason is not None
+    assert reason.startswith("it hides the UnicodeDecodeError")
+    assert f"`{ast.unparse(ast.parse(shown))}`" in reason and "in sms_inbound" in reason and SMS_PATH in reason
+
+
+@pytest.mark.parametrize("changed", [
+    'raw.decode("latin-1")',  # another encoding reads every byte
+    'raw.decode(data.get("charset") or "utf-8")',  # the declared one (csv_import_latin1's reference fix)
+    'raw.decode("utf-8", errors="strict")',  # strict still raises
+    'raw.decode("utf-8", errors=mode)',  # not a constant: nothing to judge
+    'raw.decode("latin-1", errors="ignore")',  # every byte reads in latin-1: the handler never acts
+    'raw.decode(encoding="ISO-8859-1", errors="replace")',
+])
+def test_a_codec_that_still_reads_every_character_passes(changed: str) -> None:
+    after = SMS.replace('raw.decode("utf-8")', changed)
+    assert lossy_codec({SMS_PATH: SMS}, {SMS_PATH: after}, "UnicodeDecodeError") is None
+
+
+def test_a_lossy_codec_already_there_or_another_failure_is_left_alone() -> None:
+    lossy = SMS.replace('raw.decode("utf-8")', 'raw.decode("utf-8", errors="ignore")')
+    # the original already did it: not this change's doing
+    assert lossy_codec({SMS_PATH: lossy}, {SMS_PATH: lossy + "\n\nLIMIT = 5\n"}, "UnicodeDecodeError") is None
+    # the failure was not a codec's: dropping characters does not hide it
+    assert lossy_codec({SMS_PATH: SMS}, {SMS_PATH: lossy}, "KeyError") is None
+    # a dotted type and the base class count
+    assert lossy_codec({SMS_PATH: SMS}, {SMS_PATH: lossy}, "builtins.UnicodeError") is not None
+
+
+UPLOAD = dedent('''\
+    def import_rows(data):
+        """Rows of an upload; ``charset`` is the encoding the uploader declared."""
+        return data["file"].decode("utf-8").splitlines()
+''')
+
+
+def test_an_input_the_docstring_names_and_no_code_reads_is_named() -> None:
+    # The recorded false fix: UTF-8, then latin-1 on failure; this job is latin-1, others are not.
+    fallback = UPLOAD.replace('return data["file"].decode("utf-8").splitlines()', dedent('''\
+        try:
+                return data["file"].decode("utf-8").splitlines()
+            except UnicodeDecodeError:
+                return data["file"].decode("latin-1").splitlines()'''))
+    reason = ignored_input({"upload.py": fallback}, {"file": "[REDACTED]", "charset": "latin-1"})
+    assert reason is not None
+    assert "import_rows" in reason and "`charset`" in reason
+
+
+@pytest.mark.parametrize(("code", "data"), [
+    # read as a key, by .get, or as a parameter filled from the data
+    (UPLOAD.replace('decode("utf-8")', 'decode(data["charset"])'), {"file": "x", "charset": "latin-1"}),
+    (UPLOAD.replace('decode("utf-8")', 'decode(data.get("charset") or "utf-8")'), {"file": "x", "charset": "x"}),
+    (UPLOAD.replace("(data):", "(data, charset='utf-8'):"), {"file": "x", "charset": "latin-1"}),
+    # named by the docstring but not in this job's data: nothing to ignore
+    (UPLOAD, {"file": "x"}),
+    # in the data but not named by any docstring: not a promise
+    (UPLOAD.replace("; ``charset`` is the encoding the uploader declared", ""), {"file": "x", "charset": "x"}),
+])
+def test_an_input_that_is_read_absent_or_unnamed_passes(code: str, data: dict[str, str]) -> None:
+    assert ignored_input({"upload.py": code, "notes.txt": "``charset``"}, data) is None
+
+
+def test_a_key_anywhere_in_the_data_counts() -> None:
+    nested = UPLOAD.replace('data["file"]', 'data["upload"]["file"]')
+    assert ignored_input({"upload.py": nested}, {"upload": {"file": "x", "charset": "x"}}) is not None

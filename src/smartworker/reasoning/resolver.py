@@ -26,7 +26,7 @@ from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
 from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
-from smartworker.reasoning.review import dropped_call, hidden_error, skipped_line
+from smartworker.reasoning.review import dropped_call, hidden_error, ignored_input, lossy_codec, skipped_line
 from smartworker.reasoning.variants import (
     deliberate_failure,
     empty_collection_variants,
@@ -230,10 +230,13 @@ class Resolver:
                 continue
             candidate.diff = proposal.diff()
             # A handler that swallows the failure stops the crash, so the sandbox would pass it; so
-            # does dropping a step the code took, or skipping the failing line for this data.
+            # does a codec told to drop what it cannot read, dropping a step the code took,
+            # skipping the failing line for this data, or ignoring an input the docstring names.
             hidden = (hidden_error(proposal.originals, proposal.files, ctx.exception_type)
+                      or lossy_codec(proposal.originals, proposal.files, ctx.exception_type)
                       or dropped_call(proposal.originals, proposal.files)
-                      or skipped_line(proposal.originals, proposal.files, ctx.failing_code))
+                      or skipped_line(proposal.originals, proposal.files, ctx.failing_code)
+                      or ignored_input({**originals, **proposal.files}, ctx.data))
             if hidden is not None:
                 candidate.rejected = hidden
                 last_reason = f"candidate {index} rejected: {hidden}"
@@ -285,7 +288,7 @@ class Resolver:
         temperature = min(1.0, self.settings.ai_temperature + 0.3 * (index - 1))
         started = time.monotonic()
         try:
-            completion = await self.llm.complete(messages, temperature=temperature, seed=index)
+            completion = await self.llm.complete(messages, temperature=temperature, seed=self.settings.ai_seed + index)
         except LLMError as exc:
             candidate.rejected = f"LLM: {exc.message}"
             candidate.llm_s = round(time.monotonic() - started, 3)

@@ -5,6 +5,10 @@ returns or assigns a constant (``amount_cents = 0``, ``return {"error": str(e)}`
 completes, so a sandbox rerun calls it fixed, but the data is still wrong. :func:`hidden_error`
 finds such handlers before the sandbox runs, so the reason can be fed back to the model.
 
+The same holds for a codec told to drop what it cannot read (:func:`lossy_codec`), a step the
+code no longer takes (:func:`dropped_call`), the failing line skipped for this data
+(:func:`skipped_line`) and an input the docstring names that no code reads (:func:`ignored_input`).
+
 It is deliberately narrow: a handler that calls anything (``raw.decode("latin-1")``) or reads data
 (``payment["amount_received"]``) is a real fallback and passes; only handlers that catch the failure
 and do nothing with the data are reported.
@@ -14,8 +18,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import codecs
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from typing import Any
+
+from smartworker.sandbox.shape import leaves
 
 #: Stdlib exceptions that tracebacks name by their qualified path, mapped to their nearest builtin
 #: base, so that ``except ValueError`` is seen to catch a ``json.decoder.JSONDecodeError``.
@@ -78,6 +87,98 @@ def dropped_call(originals: Mapping[str, str], changed: Mapping[str, str]) -> st
                 if method not in kept:
                     return (f"it drops `.{method}()` from {name} ({path}): keep every step the code "
                             f"took and change only what fails")
+    return None
+
+
+#: Codec error handlers that turn what cannot be decoded or encoded into something else, or nothing.
+_LOSSY_HANDLERS = frozenset({"ignore", "replace", "backslashreplace", "surrogateescape", "namereplace",
+                             "xmlcharrefreplace"})
+#: Failures such a handler silences.
+_CODEC_FAILURES = frozenset({"UnicodeError", "UnicodeDecodeError", "UnicodeEncodeError", "UnicodeTranslateError"})
+
+
+def lossy_codec(originals: Mapping[str, str], changed: Mapping[str, str], failure_type: str) -> str | None:
+    """Why the change silences a codec failure instead of fixing it (one line), or None.
+
+    ``raw.decode("utf-8", errors="ignore")`` stops a UnicodeDecodeError the way ``except: pass``
+    would: the job completes and the bytes that did not decode are gone ("Zo Martin" for "Zoë
+    Martin"). FixBench's csv_import_latin1 got exactly that as a first candidate with another seed,
+    and the contract review said YES to it (session 11); its naive fix (``errors="replace"``) is
+    the same habit. So a new call with a lossy ``errors`` handler (a keyword, or the second
+    argument of ``.decode``/``.encode``) is reported when the failure was a Unicode error.
+    """
+    failure = _last_part(failure_type)
+    if failure not in _CODEC_FAILURES:
+        return None
+    for path, before, after in _python_changes(originals, changed):
+        known = Counter(ast.dump(call) for _, call in _lossy_calls(before))
+        for where, call in _lossy_calls(after):
+            if known[ast.dump(call)] > 0:
+                known[ast.dump(call)] -= 1
+                continue
+            place = f"in {where}" if where else "at module level"
+            return (f"it hides the {failure}: `{_one_line(ast.unparse(call))}` {place} ({path}) drops or "
+                    "replaces the characters it cannot read; read the text in its real encoding instead")
+    return None
+
+
+def _lossy_calls(tree: ast.AST) -> Iterator[tuple[str, ast.Call]]:
+    """Calls in ``tree`` given a lossy codec error handler, with the dotted name of the def around them."""
+    for scope, node in _scoped(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        handlers = [k.value for k in node.keywords if k.arg == "errors"]
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("decode", "encode") and len(node.args) >= 2:
+            handlers.append(node.args[1])
+        lossy = any(isinstance(h, ast.Constant) and h.value in _LOSSY_HANDLERS for h in handlers)
+        if lossy and not _reads_every_byte(node):
+            yield ".".join(scope), node
+
+
+def _reads_every_byte(call: ast.Call) -> bool:
+    """``.decode("latin-1", ...)``: every byte is a character there, so the handler never acts."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "decode"):
+        return False
+    named = [k.value for k in call.keywords if k.arg == "encoding"]
+    encoding = call.args[0] if call.args else (named[0] if named else None)
+    if not (isinstance(encoding, ast.Constant) and isinstance(encoding.value, str)):
+        return False
+    try:
+        return codecs.lookup(encoding.value).name == "iso8859-1"
+    except LookupError:
+        return False
+
+
+def ignored_input(files: Mapping[str, str], data: Any) -> str | None:
+    """Why the changed code leaves out an input its own docstring names (one line), or None.
+
+    csv_import_latin1's docstring says ``charset`` is the encoding the uploader declared. A fix that
+    tries UTF-8 and falls back to latin-1 completes this job (it is latin-1), the contract review
+    said YES to it, and it misreads every other declared charset (FixBench, session 11). A key the
+    job's data holds, named in backquotes by a docstring in the code, that no code reads (no string
+    constant, attribute, parameter or keyword of that name) is such an ignored input. ``files`` are
+    the application files the failure went through, with the change laid over them.
+    """
+    trees = [tree for path, text in sorted(files.items()) if path.endswith(".py")
+             if (tree := _parse(text)) is not None]
+    held = {part for path, _, _ in leaves(data) for part in path if isinstance(part, str)}
+    read: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                read.add(node.value)
+            elif isinstance(node, ast.Attribute):
+                read.add(node.attr)
+            elif isinstance(node, ast.arg | ast.keyword) and node.arg:
+                read.add(node.arg)
+    for tree in trees:
+        for name, function in _functions(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for key in re.findall(r"`+([A-Za-z_]\w*)`+", ast.get_docstring(function) or ""):
+                if key in held and key not in read:
+                    return (f"the docstring of {name} names `{key}`, which this job's data holds, and no code "
+                            f"reads it: use `{key}` as the docstring says")
     return None
 
 
