@@ -21,8 +21,8 @@ import builtins
 import codecs
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from smartworker.sandbox.shape import leaves
 
@@ -44,6 +44,7 @@ _LOGGERS = frozenset({"log", "logger", "logging", "_log", "_logger"})
 _CONVERTERS = frozenset({"str", "repr", "int", "float", "bool", "type", "dict", "list", "tuple", "set", "frozenset"})
 
 _Scoped = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_Node = TypeVar("_Node", bound=ast.AST)
 
 
 def hidden_error(originals: Mapping[str, str], changed: Mapping[str, str], failure_type: str) -> str | None:
@@ -111,11 +112,7 @@ def lossy_codec(originals: Mapping[str, str], changed: Mapping[str, str], failur
     if failure not in _CODEC_FAILURES:
         return None
     for path, before, after in _python_changes(originals, changed):
-        known = Counter(ast.dump(call) for _, call in _lossy_calls(before))
-        for where, call in _lossy_calls(after):
-            if known[ast.dump(call)] > 0:
-                known[ast.dump(call)] -= 1
-                continue
+        for where, call in _added(_lossy_calls(before), _lossy_calls(after), lambda _, node: ast.dump(node)):
             place = f"in {where}" if where else "at module level"
             return (f"it hides the {failure}: `{_one_line(ast.unparse(call))}` {place} ({path}) drops or "
                     "replaces the characters it cannot read; read the text in its real encoding instead")
@@ -159,8 +156,8 @@ def ignored_input(files: Mapping[str, str], data: Any) -> str | None:
     constant, attribute, parameter or keyword of that name) is such an ignored input. ``files`` are
     the application files the failure went through, with the change laid over them.
     """
-    trees = [tree for path, text in sorted(files.items()) if path.endswith(".py")
-             if (tree := _parse(text)) is not None]
+    trees = [tree for path, text in sorted(files.items())
+             if path.endswith(".py") and (tree := _parse(text)) is not None]
     held = {part for path, _, _ in leaves(data) for part in path if isinstance(part, str)}
     read: set[str] = set()
     for tree in trees:
@@ -173,8 +170,6 @@ def ignored_input(files: Mapping[str, str], data: Any) -> str | None:
                 read.add(node.arg)
     for tree in trees:
         for name, function in _functions(tree):
-            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
             for key in re.findall(r"`+([A-Za-z_]\w*)`+", ast.get_docstring(function) or ""):
                 if key in held and key not in read:
                     return (f"the docstring of {name} names `{key}`, which this job's data holds, and no code "
@@ -234,7 +229,7 @@ def _statement_places(tree: ast.AST, dumped: str) -> Iterator[tuple[ast.AST, lis
                         yield node, body, index
 
 
-def _functions(tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+def _functions(tree: ast.AST) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
     """Every def in ``tree`` with its dotted name (``Class.method``, ``outer.inner``)."""
     for scope, node in _scoped(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -290,13 +285,20 @@ def _key(where: str, handler: ast.ExceptHandler) -> tuple[str, str]:
 
 def _new_handlers(before: ast.Module, after: ast.Module) -> Iterator[tuple[str, ast.ExceptHandler]]:
     """Handlers in ``after`` beyond those already in ``before`` (same place, same text)."""
-    existing = Counter(_key(where, h) for where, h in _handlers(before))
-    for where, handler in _handlers(after):
-        key = _key(where, handler)
-        if existing[key] > 0:
-            existing[key] -= 1
+    return _added(_handlers(before), _handlers(after), _key)
+
+
+def _added(before: Iterable[tuple[str, _Node]], after: Iterable[tuple[str, _Node]],
+           key: Callable[[str, _Node], Hashable]) -> Iterator[tuple[str, _Node]]:
+    """The (place, node) pairs of ``after`` beyond those ``before`` already had, matched by ``key``:
+    what a change added, counted, so a second copy of an existing node is still new."""
+    existing = Counter(key(where, node) for where, node in before)
+    for where, node in after:
+        found = key(where, node)
+        if existing[found] > 0:
+            existing[found] -= 1
         else:
-            yield where, handler
+            yield where, node
 
 
 # -- does it catch the failure? --------------------------------------------------------------------
