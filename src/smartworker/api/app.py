@@ -1,4 +1,8 @@
-"""create_app(): the FastAPI application, with one handler that turns our errors into answers."""
+"""create_app(): the FastAPI application, with one handler that turns our errors into answers.
+
+The API documentation pages (Swagger UI at /docs, ReDoc at /redoc) load their scripts and styles
+from the app itself (the ``fastapi-offline`` package ships them), so they work without a network.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,16 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from smartworker.errors import SmartWorkerError
 
 if TYPE_CHECKING:
     from smartworker.service import Service
+
+
+#: Where the documentation pages' scripts and styles are served from.
+DOCS_ASSETS_URL = "/static/docs"
 
 
 def _field(loc: tuple[object, ...] | list[object]) -> str:
@@ -23,10 +32,13 @@ def create_app(service: Service) -> FastAPI:
     from smartworker import __version__
     from smartworker.api import routes
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="SmartWorker",
         version=__version__,
         description="BullMQ jobs that repair themselves: queue, dead-letter queue, AI fixes, memory.",
+        static_url=DOCS_ASSETS_URL,
+        # Swagger UI would otherwise fetch a validity badge from swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.service = service
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from smartworker.api.schemas import FailurePage, FixPage, FixRequested, MemoryQuery, Message
 from smartworker.errors import ConfigurationError
+from smartworker.memory.interface import FailureMemory
 from smartworker.reasoning.records import FixRecords
 from smartworker.service import Service
 
@@ -19,7 +20,7 @@ def _service(request: Request) -> Service:
     return service
 
 
-def _memory(service: Service) -> Any:
+def _memory(service: Service) -> FailureMemory:
     if service.memory is None:
         raise ConfigurationError("the failure memory is not running (configure DATABASE_URL or APP_DB_HOST)")
     return service.memory

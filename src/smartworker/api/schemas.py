@@ -96,6 +96,8 @@ class Health(BaseModel):
     database: str
     workers: int
     down: list[str]
+    #: "up", or "unavailable: <what is missing and how to install it>"
+    sandbox: str = "up"
 
 
 class Message(BaseModel):

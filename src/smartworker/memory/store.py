@@ -40,7 +40,7 @@ from smartworker.errors import FailureNotFoundError, MemoryStoreError
 from smartworker.memory.chunks import CATEGORIES, Chunk, build_chunks, text_chunks
 from smartworker.memory.database import EmbeddedPostgres, resolve_database
 from smartworker.memory.embeddings import EmbeddingProvider, make_provider
-from smartworker.memory.migrations import migrate
+from smartworker.memory.migrations import MIGRATION_LOCK_KEY, migrate
 from smartworker.memory.queries import q
 from smartworker.memory.vote import Hit, decide, exception_type_of
 from smartworker.reasoning.context import FailureContext
@@ -222,6 +222,14 @@ class MemoryStore:
                 yield self._conn
             except psycopg.Error as exc:
                 raise MemoryStoreError(f"the memory database failed: {type(exc).__name__}: {exc}") from exc
+
+    async def ping(self) -> bool:
+        """True when the database answers (the health check; no lock, so a long search does not hold it up)."""
+        try:
+            await self._conn.execute("SELECT 1")
+        except Exception:
+            return False
+        return True
 
     @property
     def connection(self) -> AsyncConnection[Any]:
@@ -410,8 +418,12 @@ async def connect(dsn: str) -> AsyncConnection[Any]:
 
     conn = await AsyncConnection.connect(dsn, autocommit=True)
     try:
-        # The type must exist before the adapter can look it up; migrations also create it.
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        # The type must exist before the adapter can look it up; migrations also create it. Under
+        # the migrations' lock: an `api` and a `worker` starting together on a fresh database both
+        # tried to create it, and the loser's unique violation stopped it.
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         await register_vector_async(conn)
         info = await TypeInfo.fetch(conn, "vector")
         assert info is not None

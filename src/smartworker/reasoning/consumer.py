@@ -13,6 +13,7 @@ from smartworker.config import Settings
 from smartworker.logs import get_logger
 from smartworker.queues import Queues
 from smartworker.reasoning.resolver import Resolver
+from smartworker.shutdown import hand_back
 
 log = get_logger(__name__)
 
@@ -42,6 +43,11 @@ class ReasoningWorker:
             return {"remembered": dlq_id}
         record = await self.resolver.resolve(dlq_id)
         return {"fix": record.id, "status": record.status.value}
+
+    async def hurry(self) -> None:
+        """Hand the jobs in flight back to the queue now (a second Ctrl-C); ``close`` then returns soon."""
+        if self._worker is not None:
+            await hand_back(self._worker)
 
     async def close(self) -> None:
         """Let a running resolution finish, then stop."""

@@ -27,6 +27,7 @@ from smartworker.sandbox.base import (
     SandboxRequest,
     SandboxStatus,
 )
+from smartworker.shutdown import hand_back
 
 log = get_logger(__name__)
 
@@ -135,6 +136,11 @@ class SandboxWorker:
         request = request_from_dict(job.data, self.settings.app_root)
         outcome = await self.backend.run(request)
         return outcome_to_dict(outcome)
+
+    async def hurry(self) -> None:
+        """Hand the jobs in flight back to the queue now (a second Ctrl-C); ``close`` then returns soon."""
+        if self._worker is not None:
+            await hand_back(self._worker)
 
     async def close(self) -> None:
         """Finish running sandbox jobs and stop."""
