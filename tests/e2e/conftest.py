@@ -55,6 +55,20 @@ def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
     return out
 
 
+def processes_of(data_dir: Path) -> list[str]:
+    """Command lines of live processes that name ``data_dir`` (embedded servers left running)."""
+    from smartworker.processes import using
+
+    return [" ".join(p.info["cmdline"] or []) for p in using(data_dir)]
+
+
+def stopped_line(out: str) -> dict[str, object]:
+    """The shutdown summary of a run with JSON logs (NODE_ENV=production)."""
+    import json
+
+    return dict(next(json.loads(line) for line in out.splitlines() if '"event": "stopped"' in line))
+
+
 def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
