@@ -97,8 +97,10 @@ class EmbeddedRedis:
             "--daemonize", "no",
         ]
         # A session of its own: the terminal's Ctrl-C must not stop it before our workers drain.
+        # Its output goes to its log file: an inherited stderr would keep our caller's pipe open
+        # after we exit, when another process still uses the server.
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -398,13 +398,13 @@ async def run(settings: Settings, *, api: bool, worker: bool, exclusive: bool = 
 
     report = Report(settings)
     data_dir = data_path(settings)
-    report.line(f"SmartWorker {__version__} starting: {'API' if api else ''}{' + ' if api and worker else ''}"
-                f"{'workers' if worker else ''}, data dir {data_dir}")
     lock: DataDirLock | None = None
     if exclusive:
         lock = DataDirLock(data_dir)
         lock.acquire()
     sock = listen(settings.host, settings.port) if api else None
+    report.line(f"SmartWorker {__version__} starting: {'API' if api else ''}{' + ' if api and worker else ''}"
+                f"{'workers' if worker else ''}, data dir {data_dir}")
     signals = Signals()
     service: Service | None = None
     model: LocalModel | None = None

@@ -1,0 +1,109 @@
+"""Start-up as a user meets it: clear one-line errors, one system per data dir whatever the working
+directory, and ``api`` and ``worker`` started together on a fresh data dir."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from tests.e2e.conftest import clean_env, finish, free_port, processes_of, smartworker, wait_http
+from tests.waiting import poll
+
+
+def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "smartworker", *args], env=clean_env(**env), cwd=cwd, text=True,
+                          capture_output=True, timeout=60)
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, (result.returncode, result.stderr)
+    return lines[0]
+
+
+def _up(tmp_path: Path, stop_all: list[subprocess.Popen[str]], **env: str) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    proc = smartworker("up", env=clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"),
+                                           AI_LOCAL_LLM="false", JOB_BACKOFF_MS="10", **env), cwd=tmp_path)
+    stop_all.append(proc)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/health", proc, timeout=60)
+    poll(lambda: httpx.get(base + "/health").status_code == 200, timeout=60)
+    return proc, base
+
+
+def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line(run("up", cwd=tmp_path, APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"),
+                            AI_LOCAL_LLM="false"))
+    assert "APP_PORT" in line and str(port) in line
+    assert processes_of(tmp_path / "data") == []  # refused before anything started
+
+
+def test_data_dir_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    line = one_line(run("up", cwd=tmp_path, APP_PORT=str(free_port()), APP_DATA_DIR=str(blocker / "data")))
+    assert "APP_DATA_DIR" in line and str(blocker / "data") in line
+
+
+def test_cli_without_a_running_system_says_so_instead_of_starting_redis(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for args in (["enqueue", "login"], ["dlq", "list"], ["fix", "1"]):
+        line = one_line(run(*args, cwd=tmp_path, APP_DATA_DIR=str(data)))
+        assert "no SmartWorker is running" in line and "smartworker up" in line
+    assert not (data / "redis").exists()
+
+
+def test_one_system_per_data_dir_wherever_the_cli_runs(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
+    up, base = _up(tmp_path, stop_all)
+    data = str(tmp_path / "data")
+
+    second = one_line(run("up", cwd=tmp_path, APP_PORT=str(free_port()), APP_DATA_DIR=data))
+    assert "another smartworker up" in second and str(up.pid) in second
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    enqueued = run("enqueue", "login", "--data", '{"password": "x"}', "--opts", '{"attempts": 1}', cwd=elsewhere,
+                   APP_DATA_DIR=data)
+    assert enqueued.returncode == 0, enqueued.stderr
+    job_id = enqueued.stdout.strip()
+    # The running system's worker took it: it failed for good and sits in the DLQ.
+    poll(lambda: httpx.get(f"{base}/jobs/{job_id}").json()["state"] == "dead", timeout=30)
+    listed = run("dlq", "list", "--json", cwd=elsewhere, APP_DATA_DIR=data)
+    assert listed.returncode == 0 and job_id in listed.stdout
+    assert not (elsewhere / ".smartworker").exists()
+
+    up.send_signal(signal.SIGTERM)
+    finish(up, timeout=60)
+    assert not (tmp_path / "data" / "run.json").exists()
+
+
+def test_api_and_worker_start_together_on_a_fresh_data_dir(tmp_path: Path,
+                                                           stop_all: list[subprocess.Popen[str]]) -> None:
+    port = free_port()
+    env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"), AI_LOCAL_LLM="false",
+                    NODE_ENV="production")
+    api = smartworker("api", env=env, cwd=tmp_path)
+    worker = smartworker("worker", env=env, cwd=tmp_path)
+    stop_all.extend([api, worker])
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/health", api, timeout=90)
+    health = poll(lambda: (r := httpx.get(base + "/health")).status_code == 200 and r.json(), timeout=90)
+    assert health["database"] == "up" and health["workers"] >= 1
+    assert worker.poll() is None and api.poll() is None
+
+    # Either may stop first: the embedded servers they share go with the last one.
+    api.send_signal(signal.SIGTERM)
+    finish(api, timeout=60)
+    assert worker.poll() is None
+    worker.send_signal(signal.SIGTERM)
+    finish(worker, timeout=60)
+    assert processes_of(tmp_path / "data") == []
