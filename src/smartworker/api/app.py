@@ -42,7 +42,8 @@ def _install_docs(app: FastAPI) -> None:
     async def swagger_ui() -> HTMLResponse:
         page = get_swagger_ui_html(
             openapi_url="/openapi.json", title=f"{app.title} - Swagger UI",
-            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
             # Swagger UI would otherwise fetch a validity badge from swagger.io.
             swagger_ui_parameters={"validatorUrl": None})
