@@ -50,7 +50,7 @@ async def test_a_model_server_that_dies_is_restarted_with_backoff_and_said_so() 
 
             launched[0].send_signal(signal.SIGKILL)
             for _ in range(200):
-                if any(e["event"] == "local model server restarted" for e in logs):  # noqa: ASYNC110
+                if any(e["event"] == "local model server restarted" for e in logs):
                     break
                 await asyncio.sleep(0.1)
             async with httpx.AsyncClient() as client:
