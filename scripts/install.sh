@@ -13,7 +13,9 @@ pid=$!
 while kill -0 "$pid" 2>/dev/null; do
   for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -0 "$pid" 2>/dev/null || break
-  at=$(grep -oE '^(Collecting|Processing|Installing collected packages|Building)[^ ]* ?[^ ]*' "$log" | tail -1 || true)
+  at=$(grep -oE '^(Collecting [^ ]+|Processing [^ ]+|Building wheels|Installing collected packages)' "$log" | tail -1 || true)
+  at=${at/Installing collected packages/installing the packages}
+  at=${at/Processing */reading local wheels}
   echo "  ... $(( $(date +%s) - start )) s${at:+: $at}"
 done
 if ! wait "$pid"; then

@@ -280,11 +280,15 @@ class LocalModel:
 
     async def stop(self) -> None:
         """Stop watching, cancel a start still in progress, and stop the server."""
+        was_ready = self.state() == "ready"
         for task in (self._watch, self.ready):
             if task is not None and not task.done():
                 task.cancel()
         if self.server is not None:
-            await in_daemon_thread(self.server.stop)
+            server = self.server
+            # A server still loading the model reacts to SIGTERM only once loaded: nothing to lose there.
+            timeout = 10.0 if was_ready else 1.0
+            await in_daemon_thread(lambda: server.stop(timeout))
 
 
 def local_model_for(settings: Settings, report: Report,

@@ -68,7 +68,7 @@ class JobWorker:
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
             asyncio.create_task(self._sweep(), name="dlq-sweeper"),
         ]
-        log.info("worker started", queue=self.queues.names.main, worker=self.id,
+        log.debug("worker started", queue=self.queues.names.main, worker=self.id,
                  concurrency=self.settings.worker_concurrency,
                  handlers=self.registry.names(hazard_testing=self.settings.hazard_testing))
 

@@ -115,5 +115,5 @@ async def migrate(conn: AsyncConnection[Any], dimension: int, model: str) -> lis
             (str(dimension), model),
         )
     if applied:
-        _log.info("memory migrations applied: %s", applied)
+        _log.debug("memory migrations applied: %s", applied)
     return applied

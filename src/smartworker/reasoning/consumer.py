@@ -33,7 +33,7 @@ class ReasoningWorker:
                 # A resolution can take minutes (a local model writes ~15 tokens/s): keep its lock long.
                 "lockDuration": 120_000}
         self._worker = Worker(self.queues.names.reasoning, self._process, opts)
-        log.info("reasoning worker started", llm=self.resolver.llm.url if self.resolver.llm else None,
+        log.debug("reasoning worker started", llm=self.resolver.llm.url if self.resolver.llm else None,
                  memory=self.resolver.memory is not None)
 
     async def _process(self, job: Job, token: str) -> Any:

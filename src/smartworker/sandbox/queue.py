@@ -130,7 +130,7 @@ class SandboxWorker:
         opts = {"connection": self.queues.redis_url, "prefix": self.settings.queue_prefix,
                 "concurrency": self.settings.sandbox_concurrency}
         self._worker = Worker(self.queues.names.sandbox, self._process, opts)
-        log.info("sandbox worker started", backend=self.backend.name, concurrency=self.settings.sandbox_concurrency)
+        log.debug("sandbox worker started", backend=self.backend.name, concurrency=self.settings.sandbox_concurrency)
 
     async def _process(self, job: Job, token: str) -> dict[str, Any]:
         request = request_from_dict(job.data, self.settings.app_root)
