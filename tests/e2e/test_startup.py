@@ -11,7 +11,11 @@ from pathlib import Path
 
 import httpx
 from tests.e2e.conftest import clean_env, finish, free_port, processes_of, smartworker, wait_http
+from tests.fakes import openai_server
+from tests.fakes.openai_server import reply_files
 from tests.waiting import poll
+
+from smartworker.config import DEMO_APP_ROOT
 
 
 def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -107,3 +111,24 @@ def test_api_and_worker_start_together_on_a_fresh_data_dir(tmp_path: Path,
     worker.send_signal(signal.SIGTERM)
     finish(worker, timeout=60)
     assert processes_of(tmp_path / "data") == []
+
+
+def test_fix_uses_the_model_server_that_already_runs(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
+    login = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
+    good = login.replace('normalise_email(data.get("email"))',
+                         'normalise_email(data.get("email") or data.get("username") or "")')
+    with openai_server.running() as llm:
+        llm.script(reply_files(("swdemo/login.py", good)), "YES", "falls back to username")
+        port = llm.url.rsplit(":", 1)[1]
+        up, base = _up(tmp_path, stop_all, AI_LOCAL_LLM_PORT=port)
+        dead = httpx.post(base + "/job", json={"name": "login", "opts": {"attempts": 1},
+                                               "data": {"username": "a@example.com", "password": "x"}}).json()["id"]
+        dlq_id = poll(lambda: next((j["id"] for j in httpx.get(base + "/dlq").json()["jobs"] if j["jobId"] == dead),
+                                   None), timeout=30)
+        # A model server answers on AI_LOCAL_LLM_PORT (as `smartworker llm serve` or up's own would):
+        # `fix` asks it instead of starting a second one on the same port.
+        fixed = run("fix", dlq_id, cwd=tmp_path, APP_DATA_DIR=str(tmp_path / "data"), AI_LOCAL_LLM_PORT=port)
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        assert "fixed" in fixed.stdout and llm.chat_calls >= 1
+    up.send_signal(signal.SIGTERM)
+    finish(up, timeout=60)
