@@ -12,5 +12,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing ${need[*]} (apt)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# apt's own output only when something fails: its index warnings are no news to someone starting an app.
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "could not install ${need[*]}: SmartWorker starts without verifying fixes" >&2
+  exit 0
+fi
+command -v bwrap >/dev/null || echo "bubblewrap is installed but bwrap is not on PATH: fixes cannot be verified" >&2
