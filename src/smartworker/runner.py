@@ -447,8 +447,8 @@ async def run(settings: Settings, *, api: bool, worker: bool, exclusive: bool = 
                     except SandboxUnavailableError as exc:
                         service.sandbox_unavailable = exc.message
                         facts["detail"] = f"UNAVAILABLE: {exc.message}"
-                        log.warning("fixes cannot be verified: resolutions end as 'error: sandbox unavailable'",
-                                    reason=exc.message)
+                        log.debug("fixes cannot be verified: resolutions end as 'error: sandbox unavailable'",
+                                  reason=exc.message)
                 def remember_pid(pid: int | None) -> None:
                     if pid is None:
                         state.embedded.pop("llm", None)
