@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from smartworker.errors import ConfigurationError, ServiceUnavailableError
 from smartworker.logs import get_logger
-from smartworker.processes import alive, stop_pid
+from smartworker.processes import alive, stop_child, stop_pid
 
 log = get_logger(__name__)
 
@@ -127,13 +127,7 @@ class EmbeddedRedis:
     def _terminate(self, timeout: float = 10.0) -> None:
         # SIGTERM makes redis write its append-only file before it exits.
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            stop_child(self.process, timeout)
         elif self.pid is not None:
             stop_pid(self.pid, signal.SIGTERM, timeout)
         self.pid = None

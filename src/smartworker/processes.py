@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -41,6 +42,17 @@ def stop_pid(pid: int, sig: signal.Signals = signal.SIGTERM, timeout: float = 10
     while time.monotonic() < deadline and alive(pid):
         time.sleep(0.05)
     return not alive(pid)
+
+
+def stop_child(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Ask a child process to stop (SIGTERM), then kill it if it has not within ``timeout`` s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def using(path: Path) -> list[psutil.Process]:

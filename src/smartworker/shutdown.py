@@ -108,11 +108,19 @@ async def hand_back(worker: Worker) -> int:
     after their lock expires and a stalled check finds them (which also counts a stall against them).
     Returns how many jobs went back.
     """
-    from bullmq.redis_connection import loadScript
-
     held = list(worker.jobs)
     worker.forceClosing = True  # the cancelled handlers' jobs are neither completed nor failed
-    worker.cancelProcessing()
+    try:
+        # Moved before the handlers are cancelled: once they end, the worker's close() closes the
+        # connection these moves need.
+        return await _move_back(worker, held)
+    finally:
+        worker.cancelProcessing()
+
+
+async def _move_back(worker: Worker, held: list[Any]) -> int:
+    from bullmq.redis_connection import loadScript
+
     if not held:
         return 0
     scripts = worker.scripts

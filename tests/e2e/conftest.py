@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.waiting import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +54,18 @@ def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
         raise AssertionError(f"still running {timeout:.0f} s later; its output:\n{out[-6000:]}") from None
     assert proc.returncode == 0, f"exited with {proc.returncode}; its output:\n{out[-6000:]}"
     return out
+
+
+def start_up(cwd: Path, env: dict[str, str], stop_all: list[subprocess.Popen[str]]) -> tuple[
+        subprocess.Popen[str], str]:
+    """``smartworker up`` in a process group of its own (as a terminal gives it), once /health is 200;
+    returns the process and the API's base URL (from APP_PORT)."""
+    proc = smartworker("up", env=env, cwd=cwd, start_new_session=True)
+    stop_all.append(proc)
+    base = f"http://127.0.0.1:{env['APP_PORT']}"
+    wait_http(base + "/health", proc, timeout=60)
+    poll(lambda: httpx.get(base + "/health").status_code == 200, timeout=60)
+    return proc, base
 
 
 def processes_of(data_dir: Path) -> list[str]:

@@ -19,9 +19,8 @@ from tests.e2e.conftest import (
     finish,
     free_port,
     processes_of,
-    smartworker,
+    start_up,
     stopped_line,
-    wait_http,
 )
 from tests.waiting import poll
 
@@ -31,17 +30,6 @@ TEST_APPS = ROOT / "tests" / "apps"
 def _env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
     return clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"), SMARTWORKER_APP="testapp",
                      APP_ROOT_DIR=str(TEST_APPS), NODE_ENV="production", AI_LOCAL_LLM="false", **extra)
-
-
-def _start(tmp_path: Path, env: dict[str, str], stop_all: list[subprocess.Popen[str]]) -> tuple[
-        subprocess.Popen[str], str]:
-    # A process group of its own, as a terminal (or `setsid make up`) gives it.
-    proc = smartworker("up", env=env, cwd=tmp_path, start_new_session=True)
-    stop_all.append(proc)
-    base = f"http://127.0.0.1:{env['APP_PORT']}"
-    wait_http(base + "/health", proc, timeout=60)
-    poll(lambda: httpx.get(base + "/health").status_code == 200, timeout=60)
-    return proc, base
 
 
 def _slow_job(base: str, seconds: float, marker: Path) -> str:
@@ -55,7 +43,7 @@ def _slow_job(base: str, seconds: float, marker: Path) -> str:
 def test_ctrl_c_to_the_group_drains_then_stops_every_embedded_service(
         tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
     marker = tmp_path / "done.txt"
-    proc, base = _start(tmp_path, _env(tmp_path, free_port()), stop_all)
+    proc, base = start_up(tmp_path, _env(tmp_path, free_port()), stop_all)
     assert processes_of(tmp_path / "data"), "embedded Redis and PostgreSQL should run under the data dir"
     _slow_job(base, 2.0, marker)
 
@@ -73,7 +61,7 @@ def test_two_sigterms_hand_the_job_back_and_still_stop_everything(
         tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
     marker = tmp_path / "done.txt"
     env = _env(tmp_path, free_port())
-    proc, base = _start(tmp_path, env, stop_all)
+    proc, base = start_up(tmp_path, env, stop_all)
     job_id = _slow_job(base, 20.0, marker)
 
     os.killpg(proc.pid, signal.SIGTERM)
@@ -89,7 +77,7 @@ def test_two_sigterms_hand_the_job_back_and_still_stop_everything(
 
     # Handed back, not left locked: the next `up` on the data dir runs it at once (a locked job would
     # first wait for its lock to expire and a stalled check to find it).
-    proc, base = _start(tmp_path, _env(tmp_path, free_port()), stop_all)
+    proc, base = start_up(tmp_path, _env(tmp_path, free_port()), stop_all)
     assert httpx.get(f"{base}/jobs/{job_id}").json()["state"] in ("waiting", "wait", "active")
     poll(marker.exists, timeout=40)
     proc.send_signal(signal.SIGTERM)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from tests.e2e.conftest import clean_env, finish, free_port, processes_of, smartworker, wait_http
+from tests.e2e.conftest import clean_env, finish, free_port, processes_of, smartworker, start_up, wait_http
 from tests.fakes import openai_server
 from tests.fakes.openai_server import reply_files
 from tests.waiting import poll
@@ -30,14 +30,8 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def _up(tmp_path: Path, stop_all: list[subprocess.Popen[str]], **env: str) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    proc = smartworker("up", env=clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"),
-                                           AI_LOCAL_LLM="false", JOB_BACKOFF_MS="10", **env), cwd=tmp_path)
-    stop_all.append(proc)
-    base = f"http://127.0.0.1:{port}"
-    wait_http(base + "/health", proc, timeout=60)
-    poll(lambda: httpx.get(base + "/health").status_code == 200, timeout=60)
-    return proc, base
+    return start_up(tmp_path, clean_env(APP_PORT=str(free_port()), APP_DATA_DIR=str(tmp_path / "data"),
+                                        AI_LOCAL_LLM="false", JOB_BACKOFF_MS="10", **env), stop_all)
 
 
 def test_port_in_use_is_one_line(tmp_path: Path) -> None:

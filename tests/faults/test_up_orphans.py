@@ -8,26 +8,20 @@ import subprocess
 from pathlib import Path
 
 import httpx
-from tests.e2e.conftest import clean_env, finish, free_port, processes_of, smartworker, stopped_line, wait_http
+from tests.e2e.conftest import clean_env, finish, free_port, processes_of, start_up, stopped_line
 from tests.e2e.conftest import stop_all as stop_all  # the fixture, shared with the e2e tests
-from tests.waiting import poll
 
 
 def _up(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"), NODE_ENV="production",
+    env = clean_env(APP_PORT=str(free_port()), APP_DATA_DIR=str(tmp_path / "data"), NODE_ENV="production",
                     AI_LOCAL_LLM="false")
-    proc = smartworker("up", env=env, cwd=tmp_path, start_new_session=True)
-    stop_all.append(proc)
-    base = f"http://127.0.0.1:{port}"
-    wait_http(base + "/health", proc, timeout=60)
-    poll(lambda: httpx.get(base + "/health").status_code == 200, timeout=60)
-    return proc, base
+    return start_up(tmp_path, env, stop_all)
 
 
 def test_sigkill_of_up_then_up_again_leaves_no_orphan(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
     data = tmp_path / "data"
     first, base = _up(tmp_path, stop_all)
+    assert httpx.get(base + "/health").json()["database"] == "up"  # the embedded PostgreSQL runs too
     job = httpx.post(base + "/job", json={"name": "login", "data": {"email": "a@example.com", "password": "x"},
                                           "opts": {"delay": 600_000}}).json()["id"]
     first.send_signal(signal.SIGKILL)

@@ -123,7 +123,8 @@ async def test_health_reports_workers(client: httpx.AsyncClient, service: Any) -
     try:
         await wait_for(lambda: _healthy(client))
         body = (await client.get("/health")).json()
-        assert body == {"status": "ok", "redis": "up", "database": "not configured", "workers": 1, "down": []}
+        assert body == {"status": "ok", "redis": "up", "database": "not configured", "workers": 1, "down": [],
+                        "sandbox": "up"}
     finally:
         await worker.close()
 

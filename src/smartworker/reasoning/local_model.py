@@ -336,13 +336,9 @@ class LocalServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to stop (SIGTERM), then kill it if it does not."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        from smartworker.processes import stop_child
+
+        stop_child(self.process, timeout)
 
 
 def serve_command(
