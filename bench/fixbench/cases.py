@@ -10,6 +10,9 @@ A case is a folder ``cases/<id>/`` with:
   a list of ``{"data": ..., "expected": ...}`` or ``{"data": ..., "raises": "ExceptionType"}``;
 - ``reference_fix/``: the corrected files, paths relative to ``app/`` (used only by tests);
 - ``naive_fix/`` (trap cases): a plausible wrong fix that stops the crash but fails acceptance.
+
+``split.json`` puts every case in exactly one split: ``tune`` (the cases the loop was tuned on) or
+``holdout`` (never used to choose a change); its ``rule`` says why.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from typing import Any
 
 #: Where the shipped cases live.
 CASES_DIR = Path(__file__).resolve().parent / "cases"
+
+#: Which split each case belongs to (see its ``rule``).
+SPLIT_FILE = Path(__file__).resolve().parent / "split.json"
+
+#: The splits, in report order.
+SPLITS = ("tune", "holdout")
 
 #: The bug families the benchmark covers; ``kind`` must be one of them.
 KINDS = frozenset({
@@ -164,3 +173,33 @@ def load_case(folder: Path) -> Case:
 def load_cases(root: Path = CASES_DIR) -> list[Case]:
     """Every case under ``root``, sorted by id."""
     return [load_case(folder) for folder in sorted(root.iterdir()) if (folder / "case.json").is_file()]
+
+
+def load_split(path: Path = SPLIT_FILE) -> dict[str, str]:
+    """Case id -> split name from ``path``; raises CaseError if a case is listed twice or a split is unknown."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CaseError(f"{path}: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("rule"), str):
+        raise CaseError(f"{path}: expected an object with a 'rule'")
+    unknown = set(raw) - {"rule", *SPLITS}
+    if unknown:
+        raise CaseError(f"{path}: unknown split(s) {sorted(unknown)}")
+    split: dict[str, str] = {}
+    for name in SPLITS:
+        for case_id in _require(raw, name, list, path):
+            if not isinstance(case_id, str):
+                raise CaseError(f"{path}: {name} lists {case_id!r}, not a case id")
+            if case_id in split:
+                raise CaseError(f"{path}: {case_id!r} is in {split[case_id]!r} and {name!r}")
+            split[case_id] = name
+    return split
+
+
+def select(cases: list[Case], split: str, assignment: dict[str, str]) -> list[Case]:
+    """The cases of one split (``all`` for every case); a case missing from ``assignment`` is an error."""
+    missing = [case.id for case in cases if case.id not in assignment]
+    if missing:
+        raise CaseError(f"not in {SPLIT_FILE.name}: {', '.join(missing)}")
+    return [case for case in cases if split == "all" or assignment[case.id] == split]
