@@ -6,7 +6,9 @@ A case is a folder ``cases/<id>/`` with:
 - ``case.json``: ``id``, ``kind``, ``description`` (for humans, never shown to the LLM),
   ``app_module``, ``handler``, ``failing_data``, optional ``failing_error`` (the exception type
   ``failing_data`` raises), optional ``false_fix_trap``, optional ``history`` (inputs the handler
-  completed before the failure, replayed as production's recent successful jobs) and ``acceptance``,
+  completed before the failure, replayed as production's recent successful jobs), optional
+  ``history_wrong`` (indexes into ``history`` of jobs the original code completed with a wrong answer:
+  a correct fix changes those answers; used only by tests) and ``acceptance``,
   a list of ``{"data": ..., "expected": ...}`` or ``{"data": ..., "raises": "ExceptionType"}``;
 - ``reference_fix/``: the corrected files, paths relative to ``app/`` (used only by tests);
 - ``naive_fix/`` (trap cases): a plausible wrong fix that stops the crash but fails acceptance.
@@ -49,6 +51,14 @@ KINDS = frozenset({
     "integer-division",
     "loop-bounds",
     "deep-helper",  # raised two calls below the handler, in a helper module
+    "api-misuse",  # a library call used against its contract (a None return, a one-sample statistic, ...)
+    "parse-format",  # a legitimate variant of a text format the parser does not know
+    "float-decimal",  # float and Decimal mixed, or money rounded in binary floating point
+    "time-zone",  # a local day or offset computed in the wrong zone, or an offset in another form
+    "units",  # a quantity in another unit than the code assumes
+    "mutable-state",  # state shared between calls or items, or a collection changed while iterated
+    "exception-handling",  # the wrong exception caught, or an exception taken for a result
+    "multi-file",  # the wrong value is made in one module and fails in another; the fix spans modules
 })
 
 
@@ -81,6 +91,8 @@ class Case:
     root: Path
     #: jobs the handler completed before the failure: production's recent successful inputs
     history: tuple[dict[str, Any], ...] = ()
+    #: indexes into ``history`` of jobs the original code answered wrongly without failing
+    history_wrong: tuple[int, ...] = ()
 
     @property
     def app_dir(self) -> Path:
@@ -155,6 +167,10 @@ def load_case(folder: Path) -> Case:
     history = raw.get("history", [])
     if not isinstance(history, list) or not all(isinstance(item, dict) for item in history):
         raise CaseError(f"{where}: 'history' must be a list of objects")
+    history_wrong = raw.get("history_wrong", [])
+    if (not isinstance(history_wrong, list)
+            or not all(isinstance(i, int) and 0 <= i < len(history) for i in history_wrong)):
+        raise CaseError(f"{where}: 'history_wrong' must list indexes into 'history'")
     return Case(
         id=case_id,
         kind=kind,
@@ -167,6 +183,7 @@ def load_case(folder: Path) -> Case:
         acceptance=tuple(checks),
         root=folder,
         history=tuple(history),
+        history_wrong=tuple(history_wrong),
     )
 
 
