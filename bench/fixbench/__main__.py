@@ -6,10 +6,15 @@ The case's ``history`` (jobs the handler completed before) plays the recent succ
 production worker keeps for the regression replay. A claimed fix is then judged by the case's hidden
 acceptance inputs: fixed, or a false fix.
 
-    python -m bench.fixbench [--candidates 4] [--case ID ...] [--json results.json] [--no-memory]
-                             [--no-history]
+    python -m bench.fixbench [--split tune|holdout|all] [--seeds 0,100,200] [--history on|off]
+                             [--candidates 4] [--case ID ...] [--json results.json] [--no-memory]
+                             [--reference]
 
-The LLM is AI_SERVICE_URL when set, else the bundled local model (started here).
+The LLM is AI_SERVICE_URL when set, else the bundled local model (started here); ``--reference``
+answers with each case's reference fix instead (``reference_model``), to count the correct fixes
+the loop turns down. Each seed (AI_SEED) is a whole run, with a fresh memory; the summary gives
+fixed / false / not fixed per split and per seed, then the mean and spread over the seeds. The
+``holdout`` split is never used to choose a change (``split.json``).
 
 Each case starts from the same prompt cache. llama.cpp reuses the longest prefix of the previous
 prompt it has cached, and a prompt computed from another cached length can get another reply (the
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
@@ -48,8 +54,9 @@ from smartworker.reasoning.resolver import Resolver, Target
 from smartworker.sandbox.base import SandboxBackend, SandboxRequest, create_sandbox
 
 from .acceptance import check_acceptance, files_from_diff
-from .cases import Case, load_cases
-from .report import CaseResult, Verdict, format_summary, summarize
+from .cases import SPLITS, Case, CaseError, load_cases, load_split, select
+from .reference_model import ReferenceModel
+from .report import CaseResult, Verdict, format_split_runs, format_summary, split_runs, summarize
 
 
 async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memory: Any | None, *,
@@ -137,25 +144,62 @@ async def start_llm(settings: Settings, workdir: Path) -> tuple[ChatClient, Any]
     return ChatClient.from_settings(settings, server.url), server
 
 
-async def main(argv: list[str] | None = None) -> int:
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds wants comma-separated integers, not {text!r}") from None
+    if not seeds or any(seed < 0 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"--seeds wants one or more integers >= 0, not {text!r}")
+    return seeds
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line (see the module's docstring)."""
     parser = argparse.ArgumentParser(prog="python -m bench.fixbench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", type=int, default=None, help="AI_CANDIDATES for this run")
     parser.add_argument("--case", action="append", default=[], help="run only these case ids")
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all",
+                        help="run one split of bench/fixbench/split.json (default: all cases)")
+    parser.add_argument("--seeds", type=_seeds, default=None,
+                        help="comma-separated AI_SEED values, one whole run each (default: AI_SEED)")
+    parser.add_argument("--history", choices=["on", "off"], default="on",
+                        help="replay the cases' earlier successful jobs, as production does (default: on)")
+    parser.add_argument("--no-history", action="store_true", help="the same as --history off")
+    parser.add_argument("--reference", action="store_true",
+                        help="answer every case with its reference fix (a scripted model, no LLM): "
+                             "counts the correct fixes the loop turns down")
     parser.add_argument("--json", type=Path, default=None, help="write every row here")
     parser.add_argument("--no-memory", action="store_true", help="skip PostgreSQL + pgvector")
-    parser.add_argument("--no-history", action="store_true",
-                        help="do not replay the cases' earlier successful jobs (as if the handler were new)")
     args = parser.parse_args(argv)
+    if args.no_history:
+        args.history = "off"
+    return args
 
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     overrides: dict[str, Any] = {"smtp_host": None}
     if args.candidates:
         overrides["ai_candidates"] = args.candidates
     settings = load_settings(**overrides)
-    cases = [c for c in load_cases() if not args.case or c.id in args.case]
-    if not cases:
-        print(f"no case matches {args.case}", file=sys.stderr)
+    seeds = args.seeds or [settings.ai_seed]
+    split_of = load_split()
+    try:
+        cases = [c for c in select(load_cases(), args.split, split_of) if not args.case or c.id in args.case]
+    except CaseError as exc:
+        print(exc, file=sys.stderr)
         return 2
+    if not cases:
+        print(f"no case matches {args.case} in split {args.split}", file=sys.stderr)
+        return 2
+    if len(seeds) > 1 and not args.no_memory and settings.database_configured:
+        # Seeds must be independent runs: one seed's fixes in a shared memory would help the next.
+        print("several --seeds with memory on need the embedded database (a fresh one per seed); "
+              "unset the database settings or add --no-memory", file=sys.stderr)
+        return 2
+    history = args.history == "on"
 
     workdir = Path(tempfile.mkdtemp(prefix="fixbench-"))
     redis_server = None
@@ -164,49 +208,78 @@ async def main(argv: list[str] | None = None) -> int:
         redis_server = EmbeddedRedis(workdir / "redis")
         url = redis_server.start()
     queues = Queues(settings, url)
-    memory = None
-    if not args.no_memory:
-        from smartworker.memory.store import MemoryStore
-
-        memory = await MemoryStore.open(load_settings(**overrides, data_dir=workdir) if not
-                                        settings.database_configured else settings)
-    llm, server = await start_llm(settings, workdir)
-    sandbox = create_sandbox(settings)
-    resolver = Resolver(settings, queues, llm=llm, sandbox=sandbox, notifier=EmailNotifier(settings), memory=memory)
+    reference = ReferenceModel() if args.reference else None
     rows: list[dict[str, Any]] = []
-    try:
-        print(f"FixBench: {len(cases)} cases, model {settings.ai_model_name} at {llm.url}, "
-              f"candidates={settings.ai_candidates}, seed={settings.ai_seed}, memory={'on' if memory else 'off'}, "
-              f"history={'off' if args.no_history else 'on'}", flush=True)
-        for case in cases:
-            await settle_cache(llm)
-            row = await run_case(case, resolver, sandbox, memory, history=not args.no_history)
-            rows.append(row)
-            print(f"{row['case']:<34} {row['kind']:<22} {row['verdict']:<10} {row['candidates']:>2} cand "
-                  f"{row['seconds']:>7.1f}s  {sum(row['tokens']):>6} tok  {row['reason'][:70]}", flush=True)
-    finally:
-        await llm.close()
-        if server is not None:
-            server.stop()
-        if memory is not None:
-            await memory.close()
-        await queues.close()
-        if redis_server is not None:
-            redis_server.stop()
+    with contextlib.ExitStack() as stack:
+        if reference is not None:
+            llm, server = ChatClient.from_settings(settings, stack.enter_context(reference.serving())), None
+        else:
+            llm, server = await start_llm(settings, workdir)
+        sandbox = create_sandbox(settings)
+        try:
+            for seed in seeds:
+                seeded = settings.model_copy(update={"ai_seed": seed})
+                memory = None if args.no_memory else await _open_memory(seeded, overrides, workdir / f"seed-{seed}")
+                resolver = Resolver(seeded, queues, llm=llm, sandbox=sandbox, notifier=EmailNotifier(seeded),
+                                    memory=memory)
+                model = "reference fixes (scripted)" if reference is not None else seeded.ai_model_name
+                print(f"FixBench: {len(cases)} cases (split {args.split}), model {model} at {llm.url}, "
+                      f"candidates={seeded.ai_candidates}, seed={seed}, memory={'on' if memory else 'off'}, "
+                      f"history={args.history}", flush=True)
+                try:
+                    for case in cases:
+                        if reference is not None:
+                            reference.case = case
+                        else:
+                            await settle_cache(llm)
+                        row = await run_case(case, resolver, sandbox, memory, history=history)
+                        row.update(split=split_of[case.id], seed=seed)
+                        rows.append(row)
+                        print(f"{row['case']:<34} {row['split']:<8} {row['kind']:<20} {row['verdict']:<10} "
+                              f"{row['candidates']:>2} cand {row['seconds']:>7.1f}s  {sum(row['tokens']):>6} tok  "
+                              f"{row['reason'][:70]}", flush=True)
+                finally:
+                    if memory is not None:
+                        await memory.close()
+        finally:
+            await llm.close()
+            if server is not None:
+                server.stop()
+            await queues.close()
+            if redis_server is not None:
+                redis_server.stop()
     summary = summarize(CaseResult(r["case"], Verdict(r["verdict"]), r["seconds"], r["tokens"][0], r["tokens"][1])
                         for r in rows)
+    runs = split_runs((r["split"], r["seed"], Verdict(r["verdict"])) for r in rows)
+    if args.split == "all":
+        runs += split_runs(("all", r["seed"], Verdict(r["verdict"])) for r in rows)
     print()
     print(format_summary(summary))
+    print()
+    print(format_split_runs(runs))
     if args.json:
-        args.json.write_text(json.dumps({"settings": {"model": settings.ai_model_name,
+        args.json.write_text(json.dumps({"settings": {"model": "reference" if reference else settings.ai_model_name,
                                                       "candidates": settings.ai_candidates,
                                                       "temperature": settings.ai_temperature,
-                                                      "seed": settings.ai_seed,
-                                                      "history": not args.no_history,
+                                                      "seeds": seeds,
+                                                      "split": args.split,
+                                                      "history": history,
                                                       "output_review": settings.ai_output_review,
                                                       "variants": settings.sandbox_variants},
-                                         "summary": asdict(summary), "rows": rows}, indent=2))
+                                         "summary": asdict(summary),
+                                         "splits": [{**asdict(run), "fix_rate": run.fix_rate,
+                                                     "false_fix_rate": run.false_fix_rate} for run in runs],
+                                         "rows": rows}, indent=2))
     return 0
+
+
+async def _open_memory(settings: Settings, overrides: dict[str, Any], data_dir: Path) -> Any:
+    """The memory store for one seed's run: a fresh embedded database unless one is configured."""
+    from smartworker.memory.store import MemoryStore
+
+    if settings.database_configured:
+        return await MemoryStore.open(settings)
+    return await MemoryStore.open(load_settings(**overrides, ai_seed=settings.ai_seed, data_dir=data_dir))
 
 
 if __name__ == "__main__":
