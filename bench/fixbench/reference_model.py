@@ -9,13 +9,21 @@ question (the contract review, the summary) gets "YES", what a model that trusts
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from smartworker.config import Settings
+from smartworker.notify.email import EmailNotifier
+from smartworker.queues import Queues
+from smartworker.reasoning.llm import ChatClient
 from smartworker.reasoning.prompt import system_message
+from smartworker.reasoning.resolver import Resolver
+from smartworker.sandbox.base import SandboxBackend
 
 from .cases import Case
+from .runner import run_case
 
 
 class ReferenceModel:
@@ -48,3 +56,36 @@ def reply(case: Case) -> str:
     from tests.fakes.openai_server import reply_files
 
     return reply_files(*sorted(case.reference_fix().items()))
+
+
+async def run_references(cases: list[Case], settings: Settings, queues: Queues, sandbox: SandboxBackend, *,
+                         history: bool, lanes: int = 1,
+                         on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Every case through the loop, answered with its reference fix; rows in the order of ``cases``.
+
+    ``lanes`` cases run at a time, each lane with a model server, client and resolver of its own
+    (a lane's model answers for the one case it is running). Without memory: a reference fix
+    remembered from one case would only be shown to the next.
+    """
+    waiting: asyncio.Queue[Case] = asyncio.Queue()
+    for case in cases:
+        waiting.put_nowait(case)
+    rows: dict[str, dict[str, Any]] = {}
+
+    async def lane() -> None:
+        model = ReferenceModel()
+        with model.serving() as url:
+            llm = ChatClient.from_settings(settings, url)
+            resolver = Resolver(settings, queues, llm=llm, sandbox=sandbox, notifier=EmailNotifier(settings))
+            try:
+                while not waiting.empty():
+                    model.case = waiting.get_nowait()
+                    row = await run_case(model.case, resolver, sandbox, None, history=history)
+                    rows[model.case.id] = row
+                    if on_row is not None:
+                        on_row(row)
+            finally:
+                await llm.close()
+
+    await asyncio.gather(*(lane() for _ in range(max(1, lanes))))
+    return [rows[case.id] for case in cases]
