@@ -48,7 +48,7 @@ from smartworker.reasoning.prompt import system_message
 from smartworker.reasoning.resolver import Resolver
 from smartworker.sandbox.base import create_sandbox
 
-from .cases import SPLITS, CaseError, load_cases, load_split, select
+from .cases import CaseError, add_split_option, load_cases, load_split, select
 from .reference_model import run_references
 from .report import CaseResult, Verdict, format_split_runs, format_summary, split_runs, summarize
 from .runner import run_case
@@ -90,8 +90,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", type=int, default=None, help="AI_CANDIDATES for this run")
     parser.add_argument("--case", action="append", default=[], help="run only these case ids")
-    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all",
-                        help="run one split of bench/fixbench/split.json (default: all cases)")
+    add_split_option(parser, "all")
     parser.add_argument("--seeds", type=_seeds, default=None,
                         help="comma-separated AI_SEED values, one whole run each (default: AI_SEED)")
     parser.add_argument("--history", choices=["on", "off"], default="on",

@@ -19,6 +19,7 @@ A case is a folder ``cases/<id>/`` with:
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,3 +221,15 @@ def select(cases: list[Case], split: str, assignment: dict[str, str]) -> list[Ca
     if missing:
         raise CaseError(f"not in {SPLIT_FILE.name}: {', '.join(missing)}")
     return [case for case in cases if split == "all" or assignment[case.id] == split]
+
+
+def add_split_option(parser: argparse.ArgumentParser, default: str) -> None:
+    """A ``--split tune|holdout|all`` option for the offline evaluations (read with ``split_cases``)."""
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default=default,
+                        help=f"cases of this split of split.json (default {default}; the holdout is never used "
+                             "to choose a change)")
+
+
+def split_cases(split: str) -> list[Case]:
+    """The shipped cases of one split (``all`` for every case)."""
+    return select(load_cases(), split, load_split())
