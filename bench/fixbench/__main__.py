@@ -178,7 +178,7 @@ async def main(argv: list[str] | None = None) -> int:
     summary = summarize(CaseResult(r["case"], Verdict(r["verdict"]), r["seconds"], r["tokens"][0], r["tokens"][1])
                         for r in rows)
     runs = split_runs((r["split"], r["seed"], Verdict(r["verdict"])) for r in rows)
-    if args.split == "all":
+    if len({r["split"] for r in rows}) > 1:
         runs += split_runs(("all", r["seed"], Verdict(r["verdict"])) for r in rows)
     print()
     print(format_summary(summary))
