@@ -8,7 +8,7 @@ acceptance inputs: fixed, or a false fix.
 
     python -m bench.fixbench [--split tune|holdout|all] [--seeds 0,100,200] [--history on|off]
                              [--candidates 4] [--case ID ...] [--json results.json] [--no-memory]
-                             [--reference]
+                             [--reference [--lanes 2]]
 
 The LLM is AI_SERVICE_URL when set, else the bundled local model (started here); ``--reference``
 answers with each case's reference fix instead (``reference_model``), to count the correct fixes
