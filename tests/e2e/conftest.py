@@ -64,7 +64,11 @@ def start_up(cwd: Path, env: dict[str, str], stop_all: list[subprocess.Popen[str
     stop_all.append(proc)
     base = f"http://127.0.0.1:{env['APP_PORT']}"
     wait_http(base + "/health", proc, timeout=60)
-    poll(lambda: httpx.get(base + "/health").status_code == 200, timeout=60)
+    health = poll(lambda: (r := httpx.get(base + "/health")).status_code == 200 and r.json(), timeout=60)
+    if health["database"] != "up":  # the embedded PostgreSQL did not start: show why
+        proc.kill()
+        out, _ = proc.communicate(timeout=10)
+        raise AssertionError(f"the memory's database is {health['database']!r}; up's output:\n{out[-4000:]}")
     return proc, base
 
 

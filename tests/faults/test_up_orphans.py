@@ -21,7 +21,6 @@ def _up(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> tuple[subproce
 def test_sigkill_of_up_then_up_again_leaves_no_orphan(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
     data = tmp_path / "data"
     first, base = _up(tmp_path, stop_all)
-    assert httpx.get(base + "/health").json()["database"] == "up"  # the embedded PostgreSQL runs too
     job = httpx.post(base + "/job", json={"name": "login", "data": {"email": "a@example.com", "password": "x"},
                                           "opts": {"delay": 600_000}}).json()["id"]
     first.send_signal(signal.SIGKILL)
