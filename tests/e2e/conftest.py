@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +100,19 @@ def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> Non
         except httpx.HTTPError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A fresh APP_DATA_DIR outside pytest's own temp root.
+
+    As root, the embedded PostgreSQL runs as a system user that must traverse every parent of its
+    data dir; pytest makes ``/tmp/pytest-of-<user>`` private again whenever any pytest session
+    starts, which stopped PostgreSQL from opening its log mid-run on a shared machine.
+    """
+    path = Path(tempfile.mkdtemp(prefix="smartworker-test-")) / "data"
+    yield path
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @pytest.fixture

@@ -51,8 +51,8 @@ def _up(clone: Path, env: dict[str, str], stop_all: list[subprocess.Popen[str]])
     return proc
 
 
-def _env(clone: Path, tmp_path: Path, llm: ScriptedLLM, **extra: str) -> dict[str, str]:
-    return clean_env(PYTHONPATH=str(clone / "src"), APP_DATA_DIR=str(tmp_path / "data"),
+def _env(clone: Path, data_dir: Path, llm: ScriptedLLM, **extra: str) -> dict[str, str]:
+    return clean_env(PYTHONPATH=str(clone / "src"), APP_DATA_DIR=str(data_dir),
                      APP_PORT=str(free_port()), AI_SERVICE_URL=llm.url, **extra)
 
 
@@ -64,11 +64,11 @@ def _fix_of(base: str, job_id: str) -> dict[str, object]:
     return brief
 
 
-def test_quick_start_from_a_clean_clone(clone: Path, tmp_path: Path, llm: ScriptedLLM,
+def test_quick_start_from_a_clean_clone(clone: Path, data_dir: Path, llm: ScriptedLLM,
                                         stop_all: list[subprocess.Popen[str]]) -> None:
     plan = subprocess.run(["make", "-n", "up"], cwd=clone, capture_output=True, text=True, timeout=60).stdout
     assert "scripts/runtime-deps.sh" in plan and "smartworker up" in plan  # bubblewrap (as root), then up
-    env = _env(clone, tmp_path, llm)
+    env = _env(clone, data_dir, llm)
     where = subprocess.run([sys.executable, "-c", "import smartworker; print(smartworker.__file__)"], env=env,
                            cwd=clone, capture_output=True, text=True, timeout=60, check=True).stdout
     assert where.startswith(str(clone)), where  # the clone's code runs, not the checkout's
@@ -90,10 +90,10 @@ def test_quick_start_from_a_clean_clone(clone: Path, tmp_path: Path, llm: Script
     assert ready, f"no ready banner:\n{out}"
     assert len(before_ready.splitlines()) <= 12, f"set-up is not one line per phase:\n{before_ready}"
     banner = out[out.index("ready  API"):]
-    assert f"{base}/docs" in banner and str(tmp_path / "data") in banner
+    assert f"{base}/docs" in banner and str(data_dir) in banner
     assert f"remote, {llm.url}" in banner and "embedded  Redis, PostgreSQL" in banner
     assert "failed=[]" in out
-    assert processes_of(tmp_path / "data") == []
+    assert processes_of(data_dir) == []
 
 
 def _path_without_bwrap(tmp_path: Path) -> str:
@@ -111,9 +111,9 @@ def _path_without_bwrap(tmp_path: Path) -> str:
 
 
 def test_without_bwrap_up_starts_and_says_the_sandbox_is_unavailable(
-        clone: Path, tmp_path: Path, llm: ScriptedLLM, stop_all: list[subprocess.Popen[str]]) -> None:
+        clone: Path, tmp_path: Path, data_dir: Path, llm: ScriptedLLM, stop_all: list[subprocess.Popen[str]]) -> None:
     llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", SUMMARY)
-    env = _env(clone, tmp_path, llm, PATH=_path_without_bwrap(tmp_path))
+    env = _env(clone, data_dir, llm, PATH=_path_without_bwrap(tmp_path))
     proc = _up(clone, env, stop_all)
     base = f"http://127.0.0.1:{env['APP_PORT']}"
     wait_http(base + "/health", proc, timeout=60)

@@ -29,20 +29,21 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def _up(tmp_path: Path, stop_all: list[subprocess.Popen[str]], **env: str) -> tuple[subprocess.Popen[str], str]:
-    return start_up(tmp_path, clean_env(APP_PORT=str(free_port()), APP_DATA_DIR=str(tmp_path / "data"),
+def _up(tmp_path: Path, data_dir: Path, stop_all: list[subprocess.Popen[str]],
+        **env: str) -> tuple[subprocess.Popen[str], str]:
+    return start_up(tmp_path, clean_env(APP_PORT=str(free_port()), APP_DATA_DIR=str(data_dir),
                                         AI_LOCAL_LLM="false", JOB_BACKOFF_MS="10", **env), stop_all)
 
 
-def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+def test_port_in_use_is_one_line(tmp_path: Path, data_dir: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = one_line(run("up", cwd=tmp_path, APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"),
+        line = one_line(run("up", cwd=tmp_path, APP_PORT=str(port), APP_DATA_DIR=str(data_dir),
                             AI_LOCAL_LLM="false"))
     assert "APP_PORT" in line and str(port) in line
-    assert processes_of(tmp_path / "data") == []  # refused before anything started
+    assert processes_of(data_dir) == []  # refused before anything started
 
 
 def test_data_dir_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
@@ -52,17 +53,18 @@ def test_data_dir_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
     assert "APP_DATA_DIR" in line and str(blocker / "data") in line
 
 
-def test_cli_without_a_running_system_says_so_instead_of_starting_redis(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_cli_without_a_running_system_says_so_instead_of_starting_redis(tmp_path: Path, data_dir: Path) -> None:
+    data = data_dir
     for args in (["enqueue", "login"], ["dlq", "list"], ["fix", "1"]):
         line = one_line(run(*args, cwd=tmp_path, APP_DATA_DIR=str(data)))
         assert "no SmartWorker is running" in line and "smartworker up" in line
     assert not (data / "redis").exists()
 
 
-def test_one_system_per_data_dir_wherever_the_cli_runs(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
-    up, base = _up(tmp_path, stop_all)
-    data = str(tmp_path / "data")
+def test_one_system_per_data_dir_wherever_the_cli_runs(tmp_path: Path, data_dir: Path,
+                                                       stop_all: list[subprocess.Popen[str]]) -> None:
+    up, base = _up(tmp_path, data_dir, stop_all)
+    data = str(data_dir)
 
     second = one_line(run("up", cwd=tmp_path, APP_PORT=str(free_port()), APP_DATA_DIR=data))
     assert "another smartworker up" in second and str(up.pid) in second
@@ -81,13 +83,13 @@ def test_one_system_per_data_dir_wherever_the_cli_runs(tmp_path: Path, stop_all:
 
     up.send_signal(signal.SIGTERM)
     finish(up, timeout=60)
-    assert not (tmp_path / "data" / "run.json").exists()
+    assert not (data_dir / "run.json").exists()
 
 
-def test_api_and_worker_start_together_on_a_fresh_data_dir(tmp_path: Path,
+def test_api_and_worker_start_together_on_a_fresh_data_dir(tmp_path: Path, data_dir: Path,
                                                            stop_all: list[subprocess.Popen[str]]) -> None:
     port = free_port()
-    env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"), AI_LOCAL_LLM="false",
+    env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(data_dir), AI_LOCAL_LLM="false",
                     NODE_ENV="production")
     api = smartworker("api", env=env, cwd=tmp_path)
     worker = smartworker("worker", env=env, cwd=tmp_path)
@@ -104,24 +106,25 @@ def test_api_and_worker_start_together_on_a_fresh_data_dir(tmp_path: Path,
     assert worker.poll() is None
     worker.send_signal(signal.SIGTERM)
     finish(worker, timeout=60)
-    assert processes_of(tmp_path / "data") == []
+    assert processes_of(data_dir) == []
 
 
-def test_fix_uses_the_model_server_that_already_runs(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
+def test_fix_uses_the_model_server_that_already_runs(tmp_path: Path, data_dir: Path,
+                                                     stop_all: list[subprocess.Popen[str]]) -> None:
     login = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
     good = login.replace('normalise_email(data.get("email"))',
                          'normalise_email(data.get("email") or data.get("username") or "")')
     with openai_server.running() as llm:
         llm.script(reply_files(("swdemo/login.py", good)), "YES", "falls back to username")
         port = llm.url.rsplit(":", 1)[1]
-        up, base = _up(tmp_path, stop_all, AI_LOCAL_LLM_PORT=port)
+        up, base = _up(tmp_path, data_dir, stop_all, AI_LOCAL_LLM_PORT=port)
         dead = httpx.post(base + "/job", json={"name": "login", "opts": {"attempts": 1},
                                                "data": {"username": "a@example.com", "password": "x"}}).json()["id"]
         dlq_id = poll(lambda: next((j["id"] for j in httpx.get(base + "/dlq").json()["jobs"] if j["jobId"] == dead),
                                    None), timeout=30)
         # A model server answers on AI_LOCAL_LLM_PORT (as `smartworker llm serve` or up's own would):
         # `fix` asks it instead of starting a second one on the same port.
-        fixed = run("fix", dlq_id, cwd=tmp_path, APP_DATA_DIR=str(tmp_path / "data"), AI_LOCAL_LLM_PORT=port)
+        fixed = run("fix", dlq_id, cwd=tmp_path, APP_DATA_DIR=str(data_dir), AI_LOCAL_LLM_PORT=port)
         assert fixed.returncode == 0, fixed.stdout + fixed.stderr
         assert "fixed" in fixed.stdout and llm.chat_calls >= 1
     up.send_signal(signal.SIGTERM)
