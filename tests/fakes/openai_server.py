@@ -88,12 +88,13 @@ def _app(state: ScriptedLLM) -> FastAPI:
     return app
 
 
-def serve() -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
-    """Start the server on a free loopback port in a thread."""
+def serve(port: int | None = None) -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
+    """Start the server on ``port`` (default: a free loopback port) in a thread."""
     state = ScriptedLLM()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    if port is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(_app(state), host="127.0.0.1", port=port, log_level="error",
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
