@@ -18,13 +18,6 @@ from smartworker.worker import JobWorker
 
 
 @pytest.fixture
-async def client(service: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
-
-
-@pytest.fixture
 async def other_producer(service: Any) -> AsyncIterator[Queue]:
     """A plain BullMQ producer on the same queue: it checks nothing, as a Node producer would not."""
     queue = Queue(service.queues.names.main, {"connection": service.queues.redis_url,
