@@ -131,12 +131,14 @@ class Report:
             log.info("ready", **{label.replace(" ", "_"): value for label, value in rows})
 
 
-def banner_rows(settings: Settings, service: Service, api_url: str | None,
-                model: LocalModel | None) -> list[tuple[str, str]]:
-    """The ready banner's rows, (label, value). Other parts add theirs here (e.g. whether the API is open)."""
+def banner_rows(settings: Settings, service: Service, api_url: str | None, model: LocalModel | None,
+                access: str | None = None) -> list[tuple[str, str]]:
+    """The ready banner's rows, (label, value). Other parts add theirs here."""
     rows: list[tuple[str, str]] = []
     if api_url is not None:
         rows.append(("API", f"{api_url}   docs {api_url}/docs   demo job: curl {api_url}/"))
+    if access is not None:
+        rows.append(("access", access))  # open (loopback, no key) or keys required: auth.py says which
     rows.append(("data dir", str(data_path(settings))))
     if settings.ai_service_url:
         rows.append(("LLM", f"remote, {settings.ai_service_url.split('@')[-1]}"))
@@ -474,7 +476,12 @@ async def run(settings: Settings, *, api: bool, worker: bool, exclusive: bool = 
                         workers.append(part)
                     facts["detail"] = f"queue {service.queues.names.main}: {settings.worker_concurrency} at a time"
             api_url: str | None = None
+            access: str | None = None
             if api and sock is not None:
+                from smartworker.auth import bind_access
+
+                # Refuses (one line) a non-loopback bind without an API key, before anything listens.
+                access = (await bind_access(settings, service.queues.redis)).summary
                 with report.phase("api") as facts:
                     server = http_server(service)
                     server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
@@ -488,7 +495,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, exclusive: bool = 
                     state.api_url = api_url
             if exclusive:
                 state.save(data_dir)
-            report.ready(banner_rows(settings, service, api_url, model))
+            report.ready(banner_rows(settings, service, api_url, model, access))
             await signals.stop.wait()
     finally:
         # From here a second signal hurries the drain, a third exits (see Signals).

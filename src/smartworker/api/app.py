@@ -7,7 +7,7 @@ from the app itself (the ``fastapi-offline`` package ships them), so they work w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import fastapi_offline
 from fastapi import FastAPI, Request
@@ -15,16 +15,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from smartworker.errors import SmartWorkerError
+from smartworker.api.limits import BodyLimit
+from smartworker.api.openapi import published_errors
+from smartworker.errors import AuthenticationError, InvalidJobOptionsError, SmartWorkerError
+from smartworker.logs import get_logger
+from smartworker.options import field_name, first_problem
 
 if TYPE_CHECKING:
     from smartworker.service import Service
 
+log = get_logger(__name__)
 
 #: Where the documentation pages' scripts and styles are served from.
 DOCS_ASSETS_URL = "/static/docs"
-
 
 #: What the documentation pages may load: the app's own files only. ReDoc's sidebar shows a logo
 #: from its vendor's CDN that no option turns off; this policy stops the browser from fetching it.
@@ -57,10 +63,6 @@ def _install_docs(app: FastAPI) -> None:
         return HTMLResponse(bytes(page.body), headers=headers)
 
 
-def _field(loc: tuple[object, ...] | list[object]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
 def create_app(service: Service) -> FastAPI:
     """The HTTP API over one running service."""
     from smartworker import __version__
@@ -69,7 +71,9 @@ def create_app(service: Service) -> FastAPI:
     app = FastAPI(
         title="SmartWorker",
         version=__version__,
-        description="BullMQ jobs that repair themselves: queue, dead-letter queue, AI fixes, memory.",
+        description="BullMQ jobs that repair themselves: queue, dead-letter queue, AI fixes, memory. "
+                    "Send an API key as `Authorization: Bearer <key>` unless the API is open "
+                    "(bound to loopback and no key created).",
         docs_url=None,
         redoc_url=None,
     )
@@ -78,15 +82,35 @@ def create_app(service: Service) -> FastAPI:
 
     @app.exception_handler(SmartWorkerError)
     async def _ours(_: Request, exc: SmartWorkerError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.http_status)
+        if isinstance(exc, InvalidJobOptionsError):
+            field = f"body.{exc.field}"
+            message = exc.message.removeprefix(f"{exc.field}: ")
+            return _invalid_body(field, [(field, message)])
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {}
-        message = f"{_field(first.get('loc', ()))}: {first.get('msg', 'invalid')}" if first else "invalid request"
-        safe = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
-        return JSONResponse({"detail": message, "errors": safe}, status_code=422)
+        errors = list(exc.errors())
+        field, message = first_problem(errors)
+        every = [(field_name(tuple(e.get("loc", ()))), str(e.get("msg", "")).removeprefix("Value error, "))
+                 for e in errors]
+        return _invalid_body(field, every or [(field, message)], first=message)
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("Redis unreachable", error=str(exc))
+        return JSONResponse({"detail": f"Redis is unavailable: {exc}"}, status_code=503)
 
     routes.install(app)
+    app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
+    published_errors(app)
     return app
+
+
+def _invalid_body(field: str, errors: list[tuple[str, str]], first: str | None = None) -> JSONResponse:
+    message = first if first is not None else errors[0][1]
+    body: dict[str, Any] = {"detail": f"{field}: {message}" if field else message,
+                            "errors": [{"field": f, "message": m} for f, m in errors]}
+    return JSONResponse(body, status_code=422)

@@ -18,6 +18,7 @@ from smartworker.config import Settings
 from smartworker.errors import (
     JobNotFoundError,
     LLMError,
+    LLMUnavailableError,
     ProposalRejectedError,
     SandboxError,
     SandboxUnavailableError,
@@ -149,6 +150,12 @@ class Resolver:
                 await self.memory.remember_resolution(dead.queue, dead.job_id, result.summary, result.diff)
         except SandboxUnavailableError as exc:
             record.status, record.reason = FixStatus.ERROR, f"sandbox unavailable: {exc.message}"
+        except LLMUnavailableError:
+            # An outage, not this job's failure: say so in the record, email nobody (the outage has
+            # one alert), and let the caller hold the resolution back until the LLM answers.
+            record.status, record.reason, record.finished_on = FixStatus.ERROR, "llm unavailable", now_ms()
+            await self.records.save(record)
+            raise
         except Exception as exc:
             # The resolution broke (not the candidate): keep the record and say why.
             log.exception("resolution failed", fix_id=record.id)
