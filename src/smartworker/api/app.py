@@ -20,7 +20,7 @@ def _field(loc: tuple[object, ...] | list[object]) -> str:
 
 def create_app(service: Service) -> FastAPI:
     """The HTTP API over one running service."""
-    from smartworker import __version__
+    from smartworker import __version__, ui
     from smartworker.api import routes
 
     app = FastAPI(
@@ -43,4 +43,5 @@ def create_app(service: Service) -> FastAPI:
         return JSONResponse({"detail": message, "errors": safe}, status_code=422)
 
     routes.install(app)
+    ui.install(app)  # the dashboard at /ui (smartworker/ui)
     return app
