@@ -241,14 +241,15 @@ def test_dead_job_stack_trace_and_retry_through_confirmation(system: System, bro
 def test_fix_page_shows_diff_gates_and_live_phase(system: System, browser: Browser) -> None:
     summary = "The job sends username, not email; the handler now falls back to username."
     # The first reply waits, so the page is open while the fix runs.
-    system.llm.script(Step(text=reply_files(("swdemo/login.py", GOOD_LOGIN)), delay_s=3), "YES", summary)
+    system.llm.script(Step(text=reply_files(("swdemo/login.py", GOOD_LOGIN)), delay_s=6), "YES", summary)
     page = _log_in(browser, system, "operator")
     before = system.api("GET", "/fixes").json()["total"]
     system.api("GET", "/")  # the demo job: it asks for a fix
     fix = poll(lambda: (p := system.api("GET", "/fixes").json())["total"] > before and p["fixes"][0], timeout=60)
     page.goto(f"{system.base}/ui/fixes/{fix['id']}")
-    if fix["status"] == "running":
-        assert page.inner_text("#fix-phase")
+    # Opened while it runs: the page follows it on its own (server-sent events), no reload by us.
+    assert page.inner_text("#fix-status") == "running", "the fix ended before its page opened"
+    assert page.inner_text("#fix-phase")
     expect(page.locator("#fix-status")).to_have_text("fixed", timeout=90_000)
     page.wait_for_selector("#fix-diff")
     diff = page.inner_text("#fix-diff")

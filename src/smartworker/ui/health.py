@@ -39,6 +39,7 @@ class Part:
 class _Cached:
     part: Part | None = None
     at: float = -1e9
+    refreshing: asyncio.Task[None] | None = None
 
 
 async def _timed(probe: Awaitable[Part], name: str) -> Part:
@@ -68,8 +69,15 @@ class Health:
         ))
 
     async def _cached(self, slot: _Cached, probe: Callable[[], Awaitable[Part]], name: str) -> Part:
-        if slot.part is None or time.monotonic() - slot.at > CACHE_S:
+        async def refresh() -> None:
             slot.part, slot.at = await _timed(probe(), name), time.monotonic()
+
+        if slot.part is None:
+            await refresh()
+        elif time.monotonic() - slot.at > CACHE_S and (slot.refreshing is None or slot.refreshing.done()):
+            # A stale answer is shown once more while a fresh one is fetched: no page waits on a probe.
+            slot.refreshing = asyncio.create_task(refresh())
+        assert slot.part is not None
         return slot.part
 
     async def _redis(self) -> Part:

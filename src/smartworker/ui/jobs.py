@@ -7,10 +7,11 @@ producer created is read like ours. Everything returned is redacted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -122,19 +123,26 @@ class QueueDirectory:
     prefix: str
     known: tuple[str, ...]
     _found: tuple[str, ...] = ()
-    _at: float = field(default=-1e9)
+    _at: float = -1.0  #: monotonic time of the last scan; negative before the first
+    _scan: asyncio.Task[None] | None = None
 
     async def names(self) -> list[str]:
         """Known queues first, then other queues found in Redis, sorted."""
-        if time.monotonic() - self._at > DISCOVERY_TTL_S:
-            found: set[str] = set()
-            # Every BullMQ queue has a meta hash once it was used; TYPE skips job hashes cheaply.
-            async for key in self.redis.scan_iter(match=f"{self.prefix}:*:meta", count=1000, _type="hash"):
-                name = _text(key)[len(self.prefix) + 1:-len(":meta")]
-                if QUEUE_NAME.match(name):
-                    found.add(name)
-            self._found, self._at = tuple(sorted(found - set(self.known))), time.monotonic()
+        if self._at < 0:
+            await self._discover()
+        elif time.monotonic() - self._at > DISCOVERY_TTL_S and (self._scan is None or self._scan.done()):
+            # The last list is shown once more while Redis is scanned again: no page waits on a scan.
+            self._scan = asyncio.create_task(self._discover())
         return [*self.known, *self._found]
+
+    async def _discover(self) -> None:
+        found: set[str] = set()
+        # Every BullMQ queue has a meta hash once it was used; TYPE skips job hashes cheaply.
+        async for key in self.redis.scan_iter(match=f"{self.prefix}:*:meta", count=1000, _type="hash"):
+            name = _text(key)[len(self.prefix) + 1:-len(":meta")]
+            if QUEUE_NAME.match(name):
+                found.add(name)
+        self._found, self._at = tuple(sorted(found - set(self.known))), time.monotonic()
 
     async def exists(self, queue: str) -> bool:
         """True for a known queue or one Redis holds."""
