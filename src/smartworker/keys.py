@@ -92,3 +92,13 @@ def fix_index() -> str:
 def fix_inflight(handler: str, signature_hash: str) -> str:
     """Marker for an in-flight resolution of one handler + error signature."""
     return f"{OWN_PREFIX}:fix-inflight:{handler}:{signature_hash}"
+
+
+def llm_outage(queue: str) -> str:
+    """The current LLM outage (since, url, reason) while the circuit breaker holds resolutions back."""
+    return f"{OWN_PREFIX}:llm-outage:{queue}"
+
+
+def access_prefix(queue: str) -> str:
+    """Where the API keys of the installation around one main queue live (``<this>:apikeys``)."""
+    return f"{OWN_PREFIX}:access:{queue}"

@@ -73,7 +73,7 @@ def test_gates_a_record_lists_are_shown_as_listed_and_redacted() -> None:
 
 def test_phase_follows_the_last_candidate() -> None:
     assert fixes.phase({"status": "running"}) == "reproducing the failure and searching memory"
-    assert "asking the model for candidate 1" == fixes.phase({"status": "running", "candidates": [{"index": 1}]})
+    assert fixes.phase({"status": "running", "candidates": [{"index": 1}]}) == "asking the model for candidate 1"
     assert "sandbox" in fixes.phase({"status": "running", "candidates": [{"index": 1, "diff": "d"}]})
     assert "review" in fixes.phase({"status": "running", "candidates": [{"index": 1, "diff": "d", "verdict": "fixed"}]})
     assert fixes.phase({"status": "fixed"}) == "done: fixed"

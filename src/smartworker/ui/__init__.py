@@ -94,8 +94,11 @@ def _error(request: Request, status: int, message: str) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     """Mount the dashboard at ``/ui`` of the API app and let the API accept its sessions."""
+    from smartworker.api.security import use_sessions
+
     ui = create_ui(app.state.service)
     app.mount(MOUNT, ui)
+    use_sessions(app, ui.state.ui_gate.resolve)
 
     @app.get(MOUNT, include_in_schema=False)
     async def _slash() -> RedirectResponse:

@@ -16,7 +16,7 @@ from fastapi import Request
 
 from smartworker.auth import ANONYMOUS, ENVIRONMENT_KEY_NAME, ApiKeys, Principal, Role, access, digest
 from smartworker.auth import environment_principal as _environment_principal
-from smartworker.errors import SmartWorkerError
+from smartworker.errors import AuthenticationError, PermissionDeniedError
 from smartworker.keys import OWN_PREFIX
 from smartworker.ui.session import COOKIE, Session, Signer
 
@@ -27,20 +27,12 @@ if TYPE_CHECKING:
 _ENV = "@env:"
 
 
-class LoginRequired(SmartWorkerError):
+class LoginRequired(AuthenticationError):
     """Log in with an API key to see this page."""
-
-    http_status = 401
 
     def __init__(self, next_url: str = "/ui/") -> None:
         super().__init__()
         self.next_url = next_url
-
-
-class Refused(SmartWorkerError):
-    """You may not do this."""
-
-    http_status = 403
 
 
 @dataclass(frozen=True)
@@ -156,11 +148,11 @@ async def allowed(request: Request, role: Role) -> Visitor:
     origin = request.headers.get("origin")
     if request.headers.get("sec-fetch-site") == "cross-site" or (
             origin is not None and urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()):
-        raise Refused("cross-site form refused")
+        raise PermissionDeniedError("cross-site form refused")
     form = await request.form()
     token = form.get("csrf")
     if not await _gate(request).signer.check_csrf(request.state.session, token if isinstance(token, str) else None):
-        raise Refused("the form's CSRF token is missing or stale: reload the page and try again")
+        raise PermissionDeniedError("the form's CSRF token is missing or stale: reload the page and try again")
     if not found.principal.can(role):
-        raise Refused(f"{found.principal.name} has the {found.principal.role} role; this needs {role}")
+        raise PermissionDeniedError(f"{found.principal.name} has the {found.principal.role} role; this needs {role}")
     return found

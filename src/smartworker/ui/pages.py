@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 
 from smartworker.auth import Role
-from smartworker.errors import JobNotFoundError, SmartWorkerError
+from smartworker.errors import JobNotFoundError, PermissionDeniedError, SmartWorkerError
 from smartworker.queues import now_ms
 from smartworker.redaction import redact, redact_text
 from smartworker.service import Service
 from smartworker.ui import dead, fixes, jobs, memory, metrics
-from smartworker.ui.access import Refused, Visitor, allowed, safe_next, visitor
+from smartworker.ui.access import Visitor, allowed, safe_next, visitor
 from smartworker.ui.health import Health, workers
 from smartworker.ui.render import templates
 from smartworker.ui.session import COOKIE, SESSION_S
@@ -258,7 +258,8 @@ def _action(actions: dict[str, tuple[Role, str]], action: str, seen: Visitor) ->
         raise JobNotFoundError(f"no action {action!r}")
     role, label = actions[action]
     if not seen.principal.can(role):
-        raise Refused(f"{seen.principal.name} has the {seen.principal.role} role; {label.lower()} needs {role}")
+        raise PermissionDeniedError(f"{seen.principal.name} has the {seen.principal.role} role; "
+                                    f"{label.lower()} needs {role}")
     return role, label
 
 
@@ -391,7 +392,7 @@ async def log_in(request: Request, key: Annotated[str, Form(min_length=1, max_le
     """Check the key; on success set the session cookie and go on."""
     gate = request.app.state.ui_gate
     if not await gate.signer.check_csrf(request.state.session, csrf):
-        raise Refused("the login form is stale: reload the page and try again")
+        raise PermissionDeniedError("the login form is stale: reload the page and try again")
     found = await gate.log_in(key)
     if found is None:
         token = await gate.signer.csrf(request.state.session)
