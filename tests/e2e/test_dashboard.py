@@ -68,11 +68,11 @@ async def _create_keys(redis_url: str) -> dict[str, str]:
     import redis.asyncio as aioredis
 
     from smartworker.auth import ApiKeys, Role
-    from smartworker.keys import OWN_PREFIX
+    from smartworker.keys import access_prefix
 
     client = aioredis.from_url(redis_url)
     try:
-        store = ApiKeys(client, OWN_PREFIX)
+        store = ApiKeys(client, access_prefix("login"))
         return {role.value: (await store.create(role, f"{role.value}-key"))[1] for role in Role}
     finally:
         await client.aclose()
@@ -168,7 +168,9 @@ def _log_in(browser: Browser, system: System, role: str, **kw: Any) -> Any:
 
 
 def _dead_job(system: System, data: dict[str, Any]) -> str:
-    job_id = system.api("POST", "/job", json={"name": "login", "data": data, "opts": {"attempts": 2}}).json()["id"]
+    made = system.api("POST", "/job", json={"name": "login", "data": data, "opts": {"attempts": 2}})
+    assert made.status_code == 201, made.text
+    job_id = made.json()["id"]
     return str(poll(lambda: next((j["id"] for j in system.api("GET", "/dlq").json()["jobs"]
                                   if j["jobId"] == job_id), None), timeout=30))
 
@@ -180,8 +182,9 @@ def test_counts_change_live_while_jobs_run(system: System, browser: Browser) -> 
         assert page.locator(f"#queue-counts .tag:text-is('{role}')").count() == 1
     page.evaluate("window.stayed = true")
     for _ in range(15):
-        system.api("POST", "/job", json={"name": "login", "data": {"email": "bob@example.com", "password": "x"},
-                                         "opts": {"delay": 4000}})
+        made = system.api("POST", "/job", json={"name": "login", "data": {"email": "bob@example.com",
+                                                                          "password": "x"}, "opts": {"delay": 4000}})
+        assert made.status_code == 201, made.text
     # The live part refreshes on its own: the delayed jobs appear, then finish, without a reload.
     expect(main.locator("[data-state='delayed']")).to_have_text("15", timeout=15_000)
     poll(lambda: int(main.locator("[data-state='completed']").inner_text()) >= 15, timeout=30)
@@ -302,6 +305,11 @@ def test_viewer_sees_no_destructive_button_and_is_refused_anyway(system: System,
     status = page.evaluate("""async (token) => (await fetch('/ui/dlq-all/delete', {method: 'POST',
                                  body: new URLSearchParams({csrf: token}), redirect: 'manual'})).status""", token)
     assert status == 403
+    # The API takes the dashboard's session too, with the same role.
+    api = page.evaluate("""async (url) => [(await fetch('/dlq')).status,
+        (await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'})).status]""",
+                        f"/dlq/{dlq_id}/retry")
+    assert api == [200, 403]
     assert any(j["id"] == dlq_id for j in system.api("GET", "/dlq").json()["jobs"])
     page.context.close()
 

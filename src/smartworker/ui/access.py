@@ -17,7 +17,7 @@ from fastapi import Request
 from smartworker.auth import ANONYMOUS, ENVIRONMENT_KEY_NAME, ApiKeys, Principal, Role, access, digest
 from smartworker.auth import environment_principal as _environment_principal
 from smartworker.errors import AuthenticationError, PermissionDeniedError
-from smartworker.keys import OWN_PREFIX
+from smartworker.keys import access_prefix
 from smartworker.ui.session import COOKIE, Session, Signer
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ class Gate:
     @property
     def keys(self) -> ApiKeys:
         """The API key store (the one the API uses)."""
-        return ApiKeys(self.service.queues.redis, OWN_PREFIX)
+        queues = self.service.queues
+        return ApiKeys(queues.redis, access_prefix(queues.names.main))
 
     async def session_of(self, request: Request) -> Session | None:
         """The valid session the request's cookie carries, if any."""
