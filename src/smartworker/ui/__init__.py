@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
 
@@ -45,10 +47,13 @@ def create_ui(service: Service) -> FastAPI:
     async def sessions(request: Request, call_next: RequestResponseEndpoint) -> Response:
         # Every visitor has a session, if only an anonymous one: CSRF tokens hang off it.
         gate: Gate = request.app.state.ui_gate
-        session = await gate.session_of(request)
-        issued = None
-        if session is None:
-            session, issued = await gate.signer.issue(None)
+        try:
+            session = await gate.session_of(request)
+            issued = None
+            if session is None:
+                session, issued = await gate.signer.issue(None)
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # the signing secret lives in Redis
+            return _error(request, 503, f"Redis is unavailable: {exc}")
         request.state.session = session
         response = await call_next(request)
         if issued is not None and not getattr(request.state, "session_replaced", False):
@@ -75,6 +80,11 @@ def create_ui(service: Service) -> FastAPI:
         first = exc.errors()[0] if exc.errors() else {}
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
         return _error(request, 422, f"{field}: {first.get('msg', 'invalid')}")
+
+    @ui.exception_handler(RedisConnectionError)
+    @ui.exception_handler(RedisTimeoutError)
+    async def _redis_down(request: Request, exc: Exception) -> Response:
+        return _error(request, 503, f"Redis is unavailable: {exc}")
 
     @ui.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
