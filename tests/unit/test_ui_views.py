@@ -114,3 +114,31 @@ def test_filter_matches_text_but_never_a_secret() -> None:
     assert dead.DeadFilter(signature=row.signature_hash).matches(row, raw)
     assert not dead.DeadFilter(signature="0" * 16).matches(row, raw)
     assert "Sup3rSecret" not in row.data_preview
+
+
+def test_a_record_with_listed_gates_and_a_review_renders() -> None:
+    """Records written by the gates list and the review workflow (fields this page does not own)."""
+    from starlette.requests import Request
+
+    from smartworker.redaction import redact
+    from smartworker.ui.render import templates
+
+    record = {"id": "f1", "status": "fixed", "job_name": "login", "job_id": "9", "dlq_id": "login__9",
+              "signature": "KeyError: 'email'", "diff": "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n",
+              "created_on": 1000, "finished_on": 2000, "abstained": None, "unknown_new_field": {"x": 1},
+              "review": {"state": "approved", "steps": [{"state": "approved", "by": "ann", "at": 1500, "note": ""}],
+                         "branch": "smartworker/fix/f1", "pr_url": "http://127.0.0.1/pr/1",
+                         "heal": {"state": "done", "total": 3, "healed": 3, "failed": 0}},
+              "candidates": [{"index": 1, "model": "big-model", "diff": "d", "verdict": "fixed", "gates": [
+                  {"gate": "syntax", "policy": "veto", "outcome": "passed", "reason": "", "evidence": {}},
+                  {"gate": "replays", "policy": "inform", "outcome": "not_run", "reason": "vetoed first"}]}]}
+    request = Request({"type": "http", "method": "GET", "path": "/ui/fixes/f1", "headers": [], "query_string": b""})
+    candidates = [fixes.candidate_view(c, "m") for c in fixes.candidates_of(record)]
+    html = templates.env.get_template("fix.html").render(
+        request=request, visitor=None, notice=None, record=redact(record), fix_id="f1", candidates=candidates,
+        diff_html=fixes.highlight_diff(record["diff"]), phase=fixes.phase(record), running=False, seconds=1.0,
+        models=fixes.models_of(record, "m"), similar=[], extra={"unknown_new_field": {"x": 1}},
+        review=record["review"])
+    assert "big-model" in html and "not run" in html and "veto" in html
+    assert "smartworker/fix/f1" in html and "3 of 3 dead jobs completed" in html and "unknown new field" in html
+    assert fixes.review_state(record) == "approved" and fixes.phase({"status": "abstained"}).startswith("done")

@@ -21,7 +21,7 @@ from smartworker import keys
 from smartworker.redaction import redact, redact_text
 
 #: Record statuses that end a resolution (the rest are still running).
-FINAL = frozenset({"fixed", "not_fixed", "error", "attached"})
+FINAL = frozenset({"fixed", "not_fixed", "abstained", "error", "attached"})
 #: The CSS class every highlighted diff is rendered under (its style sheet is served by the app).
 HIGHLIGHT_CLASS = "hl"
 
@@ -34,6 +34,7 @@ class Gate:
     outcome: str
     reason: str = ""
     evidence: Any = None
+    policy: str = ""  #: "veto" (a failure sends the candidate back) or "inform", when the record says
 
 
 @dataclass
@@ -89,6 +90,8 @@ def _outcome_of(value: Any) -> str:
         return "passed"
     if text in {"skip", "skipped", "abstain", "abstained", "n/a", "none", ""}:
         return "skipped"
+    if text in {"not_run", "not run"}:
+        return "not run"
     return "failed"
 
 
@@ -101,7 +104,7 @@ def _listed_gates(raw: list[Any]) -> list[Gate]:
         verdict = next((item[k] for k in ("outcome", "passed", "ok", "accepted", "status", "result") if k in item),
                        None)
         gates.append(Gate(name, _outcome_of(verdict), redact_text(_str(item.get("reason"))),
-                          redact(item.get("evidence"))))
+                          redact(item.get("evidence")), _str(item.get("policy"))))
     return gates
 
 
@@ -167,6 +170,7 @@ def phase(record: dict[str, Any]) -> str:
     status = _str(record.get("status"))
     if status in FINAL:
         return {"fixed": "done: fixed", "not_fixed": "done: not fixed", "error": "stopped by an error",
+                "abstained": "done: not a code bug to fix",
                 "attached": "waiting on an identical failure's fix"}[status]
     if record.get("phase"):
         return redact_text(_str(record["phase"]))
@@ -184,6 +188,14 @@ def phase(record: dict[str, Any]) -> str:
     if last.get("verdict") == "fixed" and not last.get("review"):
         return f"reviewing candidate {n} against the handler's contract"
     return "writing the summary"
+
+
+def review_state(record: dict[str, Any]) -> str:
+    """Where a verified fix stands with people (proposed, approved, ...), "" before any review."""
+    review = record.get("review")
+    if isinstance(review, dict):
+        return _str(review.get("state"))
+    return _str(record.get("review_state"))
 
 
 def seconds_to_verdict(record: dict[str, Any]) -> float | None:

@@ -274,7 +274,7 @@ async def fix_list(request: Request, seen: Seen, page: PageNo = 1, size: Size = 
              "dlq_id": r.get("dlq_id"), "signature": redact_text(str(r.get("signature", ""))),
              "models": fixes.models_of(r, model), "candidates": len(fixes.candidates_of(r)),
              "seconds": fixes.seconds_to_verdict(r), "created_on": r.get("created_on"),
-             "phase": fixes.phase(r), "review": r.get("review_state") or r.get("review")} for r in records]
+             "phase": fixes.phase(r), "review": fixes.review_state(r)} for r in records]
     return _page(request, "fixes.html", seen, rows=rows, total=total, page_no=page, size=size,
                  pages=max(1, -(-total // size)))
 
@@ -302,12 +302,14 @@ async def fix_page(request: Request, seen: Seen, fix_id: AnyId) -> HTMLResponse:
                  diff_html=fixes.highlight_diff(redact_text(str(record.get("diff") or ""))),
                  phase=fixes.phase(record), running=str(record.get("status")) not in fixes.FINAL,
                  seconds=fixes.seconds_to_verdict(record), models=fixes.models_of(record, model),
-                 similar=similar, extra=extra)
+                 similar=similar, extra=extra, review=redact(record.get("review"))
+                 if isinstance(record.get("review"), dict) else None)
 
 
 _SHOWN_FIELDS = frozenset({"id", "dlq_id", "queue", "job_id", "job_name", "signature", "status", "reason", "diff",
                            "summary", "candidates", "attached", "attached_to", "memory", "prompt_tokens",
-                           "completion_tokens", "llm_calls", "created_on", "finished_on", "emailed", "phase"})
+                           "completion_tokens", "llm_calls", "created_on", "finished_on", "emailed", "phase",
+                           "review"})
 
 
 @router.get("/fixes/{fix_id}/events")
