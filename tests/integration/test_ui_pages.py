@@ -77,6 +77,14 @@ async def test_retry_all_of_a_filter_then_clear(service: Any, client: httpx.Asyn
         assert cross.status_code == 403
         assert await dead.total(service.queues) == 3  # nothing happened
 
+        flaky = next(r for r in rows if r.name == "flaky")
+        asked = await client.get(f"/ui/dlq/{flaky.id}/fix")
+        assert "Fix now?" in asked.text and 'name="again"' in asked.text
+        requests = (await service.queues.reasoning.getJobCounts("waiting"))["waiting"]  # "remember" jobs
+        fixing = await client.post(f"/ui/dlq/{flaky.id}/fix", data={"csrf": token})
+        assert fixing.status_code == 303 and fixing.headers["location"].endswith("notice=fix-requested")
+        assert (await service.queues.reasoning.getJobCounts("waiting"))["waiting"] == requests + 1
+
         done = await client.post("/ui/dlq-all/retry", data=form)
         assert done.status_code == 303 and done.headers["location"] == "/ui/dlq?notice=retried-all"
         assert await dead.total(service.queues) == 1

@@ -192,9 +192,10 @@ async def dead_confirm(request: Request, seen: Seen, dlq_id: AnyId, action: str)
     found = await _service(request).queues.dead_job(dlq_id)
     if found is None:
         raise JobNotFoundError(f"no dead job {dlq_id!r}")
+    options = {"again": "Run a new resolution even if this dead job was resolved before"} if action == "fix" else {}
     return _page(request, "confirm.html", seen, label=label, target=f"/ui/dlq/{dlq_id}/{action}",
                  back=f"/ui/dlq/{dlq_id}", what=f"{label} dead job {dlq_id} ({redact_text(found.name)})?",
-                 count=1, fields={})
+                 count=1, fields={}, options=options)
 
 
 @router.post("/dlq/{dlq_id}/{action}")
@@ -209,7 +210,8 @@ async def dead_act(request: Request, dlq_id: AnyId, action: str) -> Response:
         new_id = await queues.retry_dead(dlq_id)
         return RedirectResponse(f"/ui/queues/{queues.names.main}/jobs/{new_id}?notice=retried", status_code=303)
     if action == "fix":
-        await queues.request_fix(dlq_id)
+        again = (await request.form()).get("again") == "1"
+        await queues.request_fix(dlq_id, again=again)  # resolved before and not again: 409 naming that fix
         return RedirectResponse(f"/ui/dlq/{dlq_id}?notice=fix-requested", status_code=303)
     await queues.remove_dead(dlq_id)
     return RedirectResponse("/ui/dlq?notice=deleted", status_code=303)
@@ -224,7 +226,7 @@ async def bulk_confirm(request: Request, seen: Seen, action: str, q: Text = "", 
     scope = "matching the filter" if flt.active else "in the dead-letter queue"
     return _page(request, "confirm.html", seen, label=label, target=f"/ui/dlq-all/{action}",
                  back="/ui/dlq", what=f"{label}: {len(rows)} dead jobs {scope}?", count=len(rows),
-                 fields={"q": flt.text, "signature": flt.signature})
+                 fields={"q": flt.text, "signature": flt.signature}, options={})
 
 
 @router.post("/dlq-all/{action}")
