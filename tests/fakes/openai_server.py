@@ -88,12 +88,13 @@ def _app(state: ScriptedLLM) -> FastAPI:
     return app
 
 
-def serve() -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
-    """Start the server on a free loopback port in a thread."""
+def serve(port: int | None = None) -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
+    """Start the server on ``port`` (default: a free loopback port) in a thread."""
     state = ScriptedLLM()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    if port is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(_app(state), host="127.0.0.1", port=port, log_level="error",
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -119,6 +120,41 @@ def running() -> Iterator[ScriptedLLM]:
 def reply_files(*files: tuple[str, str]) -> str:
     """A model-style reply with whole files, each after a ``# File:`` line in a fenced block."""
     return "\n\n".join(f"# File: {path}\n```python\n{content}\n```" for path, content in files) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve in the foreground, as a process a test can kill: every request answers the same reply.
+
+    ``python -m tests.fakes.openai_server --port P --reply-file F [--delay S] [--log L]``; each
+    request appends one line to L when it arrives, so a test knows a call is in flight.
+    """
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--reply-file", type=Path, required=True)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--log", type=Path)
+    args = parser.parse_args(argv)
+    state = ScriptedLLM()
+    state.script(Step(text=args.reply_file.read_text(), delay_s=args.delay))
+    app = _app(state)
+    if args.log is not None:
+        log: Path = args.log
+
+        @app.middleware("http")
+        async def note(request: Request, call_next: Any) -> Response:
+            with log.open("a") as fh:
+                fh.write(f"{request.method} {request.url.path}\n")
+            response: Response = await call_next(request)
+            return response
+
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="error", lifespan="off")
+
+
+if __name__ == "__main__":
+    main()
 
 
 __all__ = ["ScriptedLLM", "Step", "reply_files", "serve"]
