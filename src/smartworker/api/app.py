@@ -65,7 +65,7 @@ def _install_docs(app: FastAPI) -> None:
 
 def create_app(service: Service) -> FastAPI:
     """The HTTP API over one running service."""
-    from smartworker import __version__
+    from smartworker import __version__, ui
     from smartworker.api import routes
 
     app = FastAPI(
@@ -104,6 +104,7 @@ def create_app(service: Service) -> FastAPI:
         return JSONResponse({"detail": f"Redis is unavailable: {exc}"}, status_code=503)
 
     routes.install(app)
+    ui.install(app)  # the dashboard at /ui (smartworker/ui)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     published_errors(app)
     return app
