@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from smartworker.api.schemas import FailurePage, FixPage, FixRequested, MemoryQuery, Message
 from smartworker.errors import ConfigurationError
@@ -44,6 +45,63 @@ async def get_fix(fix_id: str, request: Request) -> dict[str, Any]:
     """One fix record with every candidate, its diff and sandbox outcome."""
     record = await FixRecords(_service(request).queues.redis).get(fix_id)
     return record.to_dict()
+
+
+class Rejection(BaseModel):
+    """Why a person rejects a fix; the model is shown it the next time this failure comes."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(..., min_length=1, max_length=4000, pattern=r"\S", description="why the fix is wrong")
+
+
+#: Answers of the review steps besides 200.
+_STEP_ANSWERS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Message, "description": "no such fix record"},
+    409: {"model": Message, "description": "not possible from the fix's state, or another step is running"},
+}
+
+
+def _review(request: Request) -> Any:
+    from smartworker.fixes.review import FixReview
+
+    service = _service(request)
+    return FixReview(service.settings, service.queues, service.memory)
+
+
+def _who(request: Request) -> str:
+    """The person behind a request: the API key's name once keys exist, else "api"."""
+    principal = getattr(request.state, "principal", None)
+    return str(getattr(principal, "name", "") or "api")
+
+
+@router.post("/fixes/{fix_id}/approve", tags=["fixes"], responses=_STEP_ANSWERS)
+async def approve_fix(fix_id: str, request: Request) -> dict[str, Any]:
+    """Approve a proposed fix (and open its pull request when FIX_PR_PROVIDER is set)."""
+    record = await _review(request).approve(fix_id, _who(request))
+    return dict(record.to_dict())
+
+
+@router.post("/fixes/{fix_id}/reject", tags=["fixes"], responses=_STEP_ANSWERS)
+async def reject_fix(fix_id: str, body: Rejection, request: Request) -> dict[str, Any]:
+    """Reject a proposed fix with a reason; the model is told not to propose it again."""
+    record = await _review(request).reject(fix_id, _who(request), body.reason)
+    return dict(record.to_dict())
+
+
+@router.post("/fixes/{fix_id}/apply", tags=["fixes"], responses={
+    **_STEP_ANSWERS, 403: {"model": Message, "description": "apply is off (FIX_APPLY)"},
+    409: {"model": Message, "description": "refused: names the file that changed or is not clean"}})
+async def apply_fix(fix_id: str, request: Request) -> dict[str, Any]:
+    """Write an approved fix into APP_ROOT_DIR's working tree (FIX_APPLY=true) and heal its dead jobs."""
+    record = await _review(request).apply(fix_id, _who(request))
+    return dict(record.to_dict())
+
+
+@router.post("/fixes/{fix_id}/deployed", tags=["fixes"], responses=_STEP_ANSWERS)
+async def fix_deployed(fix_id: str, request: Request) -> dict[str, Any]:
+    """Note that an approved fix is live, and heal the dead jobs it covers."""
+    record = await _review(request).deployed(fix_id, _who(request))
+    return dict(record.to_dict())
 
 
 @router.post("/dlq/{dlq_id}/fix", response_model=FixRequested, status_code=202, tags=["fixes"],
