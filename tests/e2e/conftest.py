@@ -25,7 +25,7 @@ def free_port() -> int:
 def clean_env(**extra: str) -> dict[str, str]:
     """The parent's environment without any SmartWorker setting, plus ``extra``."""
     prefixes = ("APP_", "AI_", "REDIS_", "DATABASE_", "SMARTWORKER_", "HAZARD_", "SANDBOX_", "MEMORY_", "JOB_",
-                "WORKER_")
+                "WORKER_", "FIX_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(extra)
     return env
