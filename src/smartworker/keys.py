@@ -94,6 +94,16 @@ def fix_inflight(handler: str, signature_hash: str) -> str:
     return f"{OWN_PREFIX}:fix-inflight:{handler}:{signature_hash}"
 
 
+def llm_outage(queue: str) -> str:
+    """The current LLM outage (since, url, reason) while the circuit breaker holds resolutions back."""
+    return f"{OWN_PREFIX}:llm-outage:{queue}"
+
+
+def access_prefix(queue: str) -> str:
+    """Where the API keys of the installation around one main queue live (``<this>:apikeys``)."""
+    return f"{OWN_PREFIX}:access:{queue}"
+
+
 # -- fix delivery, review and heal (smartworker.fixes) ----------------------------------------------
 def fix_files(fix_id: str) -> str:
     """Hash of a verified fix's new file contents by path (what ``apply`` writes); never served."""

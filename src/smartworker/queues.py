@@ -9,20 +9,29 @@ source queue's ``failed`` set, where the sweeper finds it again.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any, cast
 
 import redis.asyncio as aioredis
 from bullmq import Job, Queue
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from smartworker import keys
 from smartworker.config import Settings
-from smartworker.errors import JobNotFoundError, QueueError
+from smartworker.errors import ConflictError, InvalidJobOptionsError, JobNotFoundError
 from smartworker.jobs import JobStatus
+from smartworker.logs import get_logger
+from smartworker.options import checked_schedule, parse_options
 
-#: Options a caller may not set on a job: they would break our bookkeeping or BullMQ's.
+log = get_logger(__name__)
+
+#: Options BullMQ keeps in a job's opts for its own bookkeeping; a retried dead job gets new ones.
 _RESERVED_OPTS = frozenset({"jobId", "repeat", "parent", "removeOnFail", "prevMillis", "timestamp"})
+#: Why a stored job could not be read, when BullMQ's reader fails on what another producer wrote.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)
 #: How long a DLQ move may hold its lock.
 _MOVE_LOCK_MS = 30_000
 #: Resolution requests are retried like any job, but never land in a DLQ themselves.
@@ -109,12 +118,18 @@ class Queues:
         self.settings = settings
         self.redis_url = redis_url
         self.names = keys.QueueNames(settings.queue_name)
-        opts: dict[str, Any] = {"connection": redis_url, "prefix": settings.queue_prefix}
+        # One pooled client for our keys and the four queues. Every command is bounded and not
+        # retried: BullMQ's own client retries 20 times over minutes, so an API call with Redis
+        # down hung for over 30 s, and a request its client had given up on ran when Redis came
+        # back. A connection Redis closed is replaced when it is next taken from the pool.
+        self.redis: aioredis.Redis = aioredis.from_url(
+            redis_url, decode_responses=True, socket_timeout=settings.redis_timeout_s,
+            socket_connect_timeout=settings.redis_timeout_s, retry=Retry(NoBackoff(), 0))
+        opts: dict[str, Any] = {"connection": self.redis, "prefix": settings.queue_prefix}
         self.main = Queue(self.names.main, opts)
         self.dlq = Queue(self.names.dlq, opts)
         self.reasoning = Queue(self.names.reasoning, opts)
         self.sandbox = Queue(self.names.sandbox, opts)
-        self.redis: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
 
     async def close(self) -> None:
         """Close every connection."""
@@ -124,17 +139,17 @@ class Queues:
 
     # -- producing --------------------------------------------------------------------------------
     def job_options(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Default job options (3 attempts, exponential backoff) with the caller's overrides."""
+        """Default job options (3 attempts, exponential backoff) with the caller's overrides.
+
+        InvalidJobOptionsError names the first option out of type or bounds (options.py).
+        """
         opts: dict[str, Any] = {
             "attempts": self.settings.job_attempts,
             "backoff": {"type": "exponential", "delay": self.settings.job_backoff_ms},
             "removeOnComplete": {"count": self.settings.keep_completed},
         }
-        for key, value in (overrides or {}).items():
-            if key in _RESERVED_OPTS:
-                raise QueueError(f"opts.{key} cannot be set by a caller")
-            opts[key] = value
-        return opts
+        opts.update(parse_options(overrides or {}).to_bullmq())
+        return checked_schedule(opts)
 
     async def enqueue(self, name: str, data: dict[str, Any], opts: dict[str, Any] | None = None) -> str:
         """Add a job to the main queue and return its id."""
@@ -151,8 +166,14 @@ class Queues:
             return JobStatus.UNKNOWN
 
     async def describe(self, job_id: str) -> dict[str, Any]:
-        """State, attempts, result or failure of a job, also after it went to the DLQ."""
-        job = await Job.fromId(self.main, job_id)
+        """State, attempts, result or failure of a job, also after it went to the DLQ.
+
+        A job another producer stored in a shape BullMQ cannot read is described from its raw hash.
+        """
+        try:
+            job = await Job.fromId(self.main, job_id)
+        except _UNREADABLE as exc:
+            return await self._describe_raw(job_id, f"{type(exc).__name__}: {exc}")
         if job is not None:
             status = await self.job_state(job_id)
             return self._view(job_id, status, name=job.name, attempts_made=job.attemptsMade, opts=job.opts,
@@ -169,24 +190,38 @@ class Queues:
         view["dlqId"] = dead.id
         return view
 
-    def _view(self, job_id: str, status: JobStatus, *, name: str, attempts_made: int, opts: dict[str, Any],
+    async def _describe_raw(self, job_id: str, problem: str) -> dict[str, Any]:
+        raw: dict[str, Any] = await self.redis.hgetall(  # type: ignore[assignment]
+            f"{self.settings.queue_prefix}:{self.names.main}:{job_id}")
+        status = await self.job_state(job_id)
+        reason = raw.get("failedReason")
+        view = self._view(job_id, status, name=str(raw.get("name", "")), attempts_made=raw.get("atm"),
+                          opts=_loads(raw.get("opts"), {}), data=_loads(raw.get("data"), raw.get("data")),
+                          result=None, failed_reason=None if reason is None else str(reason),
+                          stacktrace=_loads(raw.get("stacktrace"), []), timestamp=raw.get("timestamp"),
+                          processed_on=raw.get("processedOn"), finished_on=raw.get("finishedOn"))
+        view["problem"] = f"the stored job is not readable by BullMQ ({problem})"
+        return view
+
+    def _view(self, job_id: str, status: JobStatus, *, name: str, attempts_made: Any, opts: dict[str, Any],
               data: Any, result: Any, failed_reason: str | None, stacktrace: list[str], timestamp: Any,
               processed_on: Any, finished_on: Any) -> dict[str, Any]:
-        """One job's public view; the same shape whether it is live or dead."""
+        """One job's public view; the same shape whether it is live or dead, whoever stored the job."""
+        attempts = opts.get("attempts", 1) if isinstance(opts, dict) else None
         return {
             "id": job_id,
             "queue": self.names.main,
             "name": name,
             "state": status.value,
-            "attemptsMade": attempts_made,
-            "attempts": opts.get("attempts", 1),
+            "attemptsMade": _count(attempts_made) or 0,
+            "attempts": _count(attempts),
             "data": data,
             "result": result,
-            "failedReason": failed_reason,
-            "stacktrace": stacktrace,
-            "timestamp": timestamp,
-            "processedOn": processed_on,
-            "finishedOn": finished_on,
+            "failedReason": None if failed_reason is None else str(failed_reason),
+            "stacktrace": [str(line) for line in stacktrace] if isinstance(stacktrace, list) else [],
+            "timestamp": _count(timestamp),
+            "processedOn": _count(processed_on),
+            "finishedOn": _count(finished_on),
         }
 
     # -- dead-letter queue ------------------------------------------------------------------------
@@ -224,10 +259,10 @@ class Queues:
                 },
                 "movedOn": now_ms(),
             }
-            dlq_id = keys.dlq_job_id(self.names.main, job_id)
+            dlq_id = await self._dlq_id_for(job_id, job.timestamp)
             await self.dlq.add(job.name, record, cast(Any, {"jobId": dlq_id, "attempts": 1}))
             if wants_fix(job.data):
-                await self.request_fix(dlq_id)
+                await self.request_fix(dlq_id, again=True)
             else:
                 # Every final failure goes to memory; a resolution request does that itself.
                 await self.reasoning.add("remember", {"dlqId": dlq_id},
@@ -238,12 +273,37 @@ class Queues:
         finally:
             await self.redis.delete(lock)
 
-    async def request_fix(self, dlq_id: str) -> str:
-        """Durably ask the AI layer to resolve a dead job (a job on the reasoning queue)."""
+    async def _dlq_id_for(self, job_id: str, timestamp: Any) -> str:
+        """The DLQ id of a failed job: derived from its id, so a second move of the same failure is a
+        no-op; a later job that reused a caller's ``jobId`` gets its own entry (its creation time added)."""
+        dlq_id = keys.dlq_job_id(self.names.main, job_id)
+        earlier = await self.dead_job(dlq_id)
+        if earlier is None or earlier.timestamp == _count(timestamp):
+            return dlq_id
+        return f"{dlq_id}__{timestamp}"
+
+    async def request_fix(self, dlq_id: str, *, again: bool = False) -> str:
+        """Durably ask the AI layer to resolve a dead job (a job on the reasoning queue).
+
+        A request still waiting or running is that request. One that finished is a resolution
+        already made: ConflictError naming its record, unless ``again`` asks for a new one.
+        """
         dead = await self.dead_job(dlq_id)
         if dead is None:
             raise JobNotFoundError(f"DLQ job {dlq_id!r} not found")
         rid = keys.reasoning_job_id(dead.queue, dead.job_id)
+        earlier = await Job.fromId(self.reasoning, rid)
+        if earlier is not None:
+            state = str(await self.reasoning.getJobState(rid))
+            if state not in ("completed", "failed"):
+                return rid  # queued, held back or running: the resolution asked for is coming
+            if not again:
+                outcome = earlier.returnvalue if isinstance(earlier.returnvalue, dict) else {}
+                record = f"fix record {outcome['fix']!r} ({outcome.get('status')})" if "fix" in outcome else \
+                    f"resolution request {rid!r} ({state})"
+                raise ConflictError(f"DLQ job {dlq_id!r} was resolved before: {record}; "
+                                    "ask again with again=true to run a new resolution")
+            await self.reasoning.remove(rid)
         await self.reasoning.add("resolve", {"dlqId": dlq_id}, cast(Any, {**_REASONING_OPTS, "jobId": rid}))
         return rid
 
@@ -257,11 +317,14 @@ class Queues:
         return moved
 
     async def dead_job(self, dlq_id: str) -> DeadJob | None:
-        """One DLQ entry, or None."""
-        job = await Job.fromId(self.dlq, dlq_id)
-        if job is None or not isinstance(job.data, dict):
+        """One DLQ entry, or None (also for an entry that is not ours to read)."""
+        try:
+            job = await Job.fromId(self.dlq, dlq_id)
+            if job is None or not isinstance(job.data, dict):
+                return None
+            return DeadJob.from_record(dlq_id, job.data)
+        except _UNREADABLE:
             return None
-        return DeadJob.from_record(dlq_id, job.data)
 
     async def list_dead(self, page: int, size: int) -> tuple[int, list[DeadJob]]:
         """A page (1-based) of DLQ entries, newest first, with the total."""
@@ -269,7 +332,7 @@ class Queues:
         total = sum(int(v) for v in counts.values())
         start = (page - 1) * size
         jobs = await self.dlq.getJobs(["waiting", "paused", "prioritized"], start, start + size - 1, False)
-        return total, [DeadJob.from_record(str(j.id), j.data) for j in jobs if isinstance(j.data, dict)]
+        return total, [dead for j in jobs if (dead := _dead_or_none(j)) is not None]
 
     async def retry_dead(self, dlq_id: str, *, job_id: str | None = None) -> str:
         """Re-enqueue a dead job into its original queue with fresh attempts; it leaves the DLQ.
@@ -279,7 +342,7 @@ class Queues:
         dead = await self.dead_job(dlq_id)
         if dead is None:
             raise JobNotFoundError(f"DLQ job {dlq_id!r} not found")
-        opts = {k: v for k, v in dead.opts.items() if k not in _RESERVED_OPTS}
+        opts = usable_options(dead.opts)
         if job_id is None:
             new_id = await self.enqueue(dead.name, dead.data, opts)
         else:
@@ -305,3 +368,43 @@ class Queues:
 def _plain_opts(opts: dict[str, Any]) -> dict[str, Any]:
     # BullMQ adds bookkeeping (jobId, timestamps) to opts; keep what a caller could have set.
     return {k: v for k, v in opts.items() if k not in _RESERVED_OPTS}
+
+
+def usable_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """The options of a dead job that a new job may carry: each one the validator accepts.
+
+    One another producer stored out of bounds (or BullMQ's bookkeeping) is dropped, so the retry
+    runs on the defaults for it instead of failing the same way.
+    """
+    kept: dict[str, Any] = {}
+    for key, value in _plain_opts(opts).items():
+        try:
+            parse_options({**kept, key: value})
+        except InvalidJobOptionsError as exc:
+            log.warning("option of a dead job dropped on retry", option=key, reason=exc.message)
+            continue
+        kept[key] = value
+    return kept
+
+
+def _dead_or_none(job: Job) -> DeadJob | None:
+    try:
+        return DeadJob.from_record(str(job.id), job.data) if isinstance(job.data, dict) else None
+    except _UNREADABLE:
+        return None
+
+
+def _loads(text: Any, default: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else default
+    except ValueError:
+        return default
+
+
+def _count(value: Any) -> int | None:
+    """A stored counter or timestamp as an int, or None when it is not one (another producer's value)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if -(2**63) <= number < 2**63 else None

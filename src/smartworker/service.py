@@ -177,6 +177,9 @@ async def run(settings: Settings, *, api: bool, worker: bool) -> None:
                     await part.start()
                     workers.append(part)
             if api:
+                from smartworker.auth import bind_access
+
+                log.info("access", detail=(await bind_access(settings, service.queues.redis)).summary)
                 server = _http_server(service)
                 server_task = asyncio.create_task(server.serve(), name="http")
             await stop.wait()

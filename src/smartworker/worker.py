@@ -22,6 +22,7 @@ from smartworker.errors import UnknownHandlerError
 from smartworker.fixes.reload import watch_code
 from smartworker.jobs import HandlerRegistry, JobInfo, bound_job
 from smartworker.logs import get_logger
+from smartworker.options import stored_options_problem
 from smartworker.queues import Queues, now_ms
 
 log = get_logger(__name__)
@@ -111,6 +112,11 @@ class JobWorker:
             except UnknownHandlerError as exc:
                 # Retrying cannot register a handler: fail for good right away.
                 raise UnrecoverableError(exc.message) from None
+            if (problem := stored_options_problem(job.opts)) is not None:
+                # Another producer stored options BullMQ cannot compute with (it would fail inside its
+                # own retry logic and leave the job active for ever): fail for good, saying why.
+                job.opts = {**job.opts, "attempts": 1, "backoff": None}
+                raise UnrecoverableError(f"unusable job options: {problem}")
             data = job.data if isinstance(job.data, dict) else {"value": job.data}
             log.debug("job started")
             with bound_job(JobInfo(str(job.id), job.name, self.queues.names.main, attempt)):

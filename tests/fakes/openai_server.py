@@ -121,4 +121,39 @@ def reply_files(*files: tuple[str, str]) -> str:
     return "\n\n".join(f"# File: {path}\n```python\n{content}\n```" for path, content in files) + "\n"
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Serve in the foreground, as a process a test can kill: every request answers the same reply.
+
+    ``python -m tests.fakes.openai_server --port P --reply-file F [--delay S] [--log L]``; each
+    request appends one line to L when it arrives, so a test knows a call is in flight.
+    """
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--reply-file", type=Path, required=True)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--log", type=Path)
+    args = parser.parse_args(argv)
+    state = ScriptedLLM()
+    state.script(Step(text=args.reply_file.read_text(), delay_s=args.delay))
+    app = _app(state)
+    if args.log is not None:
+        log: Path = args.log
+
+        @app.middleware("http")
+        async def note(request: Request, call_next: Any) -> Response:
+            with log.open("a") as fh:
+                fh.write(f"{request.method} {request.url.path}\n")
+            response: Response = await call_next(request)
+            return response
+
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="error", lifespan="off")
+
+
+if __name__ == "__main__":
+    main()
+
+
 __all__ = ["ScriptedLLM", "Step", "reply_files", "serve"]

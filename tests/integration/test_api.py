@@ -42,16 +42,47 @@ async def test_post_job_and_read_it(client: httpx.AsyncClient, service: Any) -> 
         ({"data": {}}, "body.name"),
         ({"name": "echo", "data": [1, 2]}, "body.data"),
         ({"name": "echo", "opts": {"attempts": 0}}, "body.opts.attempts"),
-        ({"name": "echo", "opts": {"jobId": "x"}}, "body.opts.jobId"),
+        ({"name": "echo", "opts": {"jobId": "12"}}, "body.opts.jobId"),
+        ({"name": "echo", "opts": {"jobId": "a:b"}}, "body.opts.jobId"),
         ({"name": "", "data": {}}, "body.name"),
+        ({"name": "echo", "opts": {"attempts": "lots"}}, "body.opts.attempts"),
+        ({"name": "echo", "opts": {"delay": 1e20}}, "body.opts.delay"),
+        ({"name": "echo", "opts": {"delay": 10**20}}, "body.opts.delay"),
+        ({"name": "echo", "opts": {"backoff": -5}}, "body.opts.backoff"),
+        ({"name": "echo", "opts": {"backoff": -(10**30)}}, "body.opts.backoff"),
+        ({"name": "echo", "opts": {"backoff": {"type": "exponential", "delay": 10**15}}}, "body.opts.backoff.delay"),
+        ({"name": "echo", "opts": {"backoff": {"type": "weird", "delay": 5}}}, "body.opts.backoff.type"),
+        ({"name": "echo", "opts": {"attempts": 60, "backoff": {"type": "exponential", "delay": 1000}}},
+         "body.opts.backoff"),
+        ({"name": "echo", "opts": {"priority": -1}}, "body.opts.priority"),
+        ({"name": "echo", "opts": {"removeOnComplete": -1}}, "body.opts.removeOnComplete"),
+        ({"name": "echo", "opts": {"removeOnFail": True}}, "body.opts.removeOnFail"),
     ],
 )
 async def test_bad_bodies_name_the_field(client: httpx.AsyncClient, payload: dict[str, Any], field: str,
                                          service: Any) -> None:
     answer = await client.post("/job", json=payload)
     assert answer.status_code == 422
-    assert answer.json()["detail"].startswith(field + ":")
-    assert await service.queues.main.getJobCountByTypes("waiting") == 0
+    body = answer.json()
+    assert body["detail"].startswith(field + ":"), body
+    assert body["errors"][0]["field"] == field and set(body) == {"detail", "errors"}
+    assert await service.queues.main.getJobCountByTypes("waiting", "delayed", "prioritized") == 0
+
+
+async def test_default_attempts_bound_the_backoff_too(make_settings: Any, client: httpx.AsyncClient,
+                                                      service: Any) -> None:
+    """The schedule check sees the defaults merged in: a huge exponential delay alone is refused."""
+    answer = await client.post("/job", json={"name": "echo", "opts": {"backoff": {"type": "exponential",
+                                                                                  "delay": 2**31 - 1}}})
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "body.opts.backoff"
+
+
+async def test_caller_job_id_makes_enqueue_idempotent(client: httpx.AsyncClient, service: Any) -> None:
+    first = await client.post("/job", json={"name": "echo", "opts": {"jobId": "order-7"}})
+    again = await client.post("/job", json={"name": "echo", "opts": {"jobId": "order-7"}})
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"] == "order-7"
+    assert await service.queues.main.getJobCountByTypes("waiting") == 1
 
 
 async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
@@ -123,7 +154,8 @@ async def test_health_reports_workers(client: httpx.AsyncClient, service: Any) -
     try:
         await wait_for(lambda: _healthy(client))
         body = (await client.get("/health")).json()
-        assert body == {"status": "ok", "redis": "up", "database": "not configured", "workers": 1, "down": []}
+        assert body == {"status": "ok", "redis": "up", "database": "not configured", "workers": 1,
+                        "llm": "not configured", "down": []}
     finally:
         await worker.close()
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tests.conftest import require
 from tests.fakes import code_host
@@ -19,6 +20,8 @@ from tests.gitrepo import HOOK_MARKS, UserState, add_own_work, git, make_repo
 from tests.shop import FIXED, SIGNATURE, SUMMARY, TASKS, verified
 
 from smartworker import keys
+from smartworker.api.app import create_app
+from smartworker.auth import ApiKeys, Role
 from smartworker.config import Settings
 from smartworker.errors import ApplyDisabledError, ApplyRefusedError, ReviewStepError
 from smartworker.fixes.delivery import branch_name, deliver
@@ -284,3 +287,42 @@ def test_git_is_never_given_a_shell(repo: Path) -> None:
     assert found is not None and found.prefix == "service/"
     assert found.dirty([name]) == []
     assert not (repo / "pwned").exists() and not (repo / "service" / "pwned").exists()
+
+
+async def test_review_routes_need_roles_and_record_the_key_name(
+        repo: Path, app_settings: Callable[..., Settings], service: Any) -> None:
+    service.settings = app_settings(fix_apply=True)
+    record = await delivered(service.settings, service.queues.redis)
+    store = ApiKeys(service.queues.redis, keys.access_prefix(service.queues.names.main))
+    secrets = {role: (await store.create(role, f"{role.value}-key"))[1] for role in Role}
+    transport = httpx.ASGITransport(app=create_app(service))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            def as_role(role: Role) -> dict[str, str]:
+                return {"Authorization": f"Bearer {secrets[role]}"}
+
+            url = f"/fixes/{record.id}"
+            assert (await http.post(url + "/approve", headers=as_role(Role.VIEWER))).status_code == 403
+            approved = await http.post(url + "/approve", headers=as_role(Role.OPERATOR))
+            assert approved.status_code == 200
+            assert approved.json()["review"]["steps"][-1]["by"] == "operator-key"
+            # Commit ids and content hashes are SmartWorker's own metadata: shown as they are.
+            shown = (await http.get(url, headers=as_role(Role.VIEWER))).json()["review"]
+            assert shown["commit"] == record.review.commit and shown["files"][0]["new"] == record.review.files[0].new
+            denied = await http.post(url + "/apply", headers=as_role(Role.OPERATOR))
+            assert denied.status_code == 403 and "admin" in denied.json()["detail"]
+            (repo / "service" / "shop" / "tasks.py").write_text(TASKS + "# mine\n")
+            refused = await http.post(url + "/apply", headers=as_role(Role.ADMIN))
+            assert refused.status_code == 409
+            assert refused.json() == {"detail": "apply refused: shop/tasks.py has uncommitted changes; "
+                                                "commit or stash them first"}
+            (repo / "service" / "shop" / "tasks.py").write_text(TASKS)
+            applied = await http.post(url + "/apply", headers=as_role(Role.ADMIN))
+            assert applied.status_code == 200 and applied.json()["review"]["steps"][-1]["by"] == "admin-key"
+            rejected = await http.post(url + "/reject", json={"reason": ""}, headers=as_role(Role.OPERATOR))
+            assert rejected.status_code == 422 and rejected.json()["detail"].startswith("body.reason")
+            again = await http.post(url + "/approve", headers=as_role(Role.OPERATOR))
+            assert again.status_code == 409 and again.json()["detail"].startswith(f"fix {record.id} is applied")
+            assert (await http.post("/fixes/nope/deployed", headers=as_role(Role.OPERATOR))).status_code == 404
+    finally:
+        await service.queues.redis.delete(f"{keys.access_prefix(service.queues.names.main)}:apikeys")

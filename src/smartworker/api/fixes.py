@@ -1,15 +1,16 @@
-"""HTTP routes of the AI layer: fix records and the failure memory."""
+"""HTTP routes of the AI layer: fix records and resolution requests."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from smartworker.api.schemas import FailurePage, FixPage, FixRequested, MemoryQuery, Message
-from smartworker.errors import ConfigurationError
-from smartworker.reasoning.records import FixRecords
+from smartworker.api.schemas import FixPage, FixRequested, Message
+from smartworker.api.security import View, require, viewer
+from smartworker.auth import ANONYMOUS, Principal, Role
+from smartworker.reasoning.records import FixRecord, FixRecords
 from smartworker.service import Service
 
 router = APIRouter()
@@ -20,31 +21,43 @@ def _service(request: Request) -> Service:
     return service
 
 
-def _memory(service: Service) -> Any:
-    if service.memory is None:
-        raise ConfigurationError("the failure memory is not running (configure DATABASE_URL or APP_DB_HOST)")
-    return service.memory
-
-
 @router.get("/fixes", response_model=FixPage, tags=["fixes"])
-async def list_fixes(request: Request, page: int = Query(1, ge=1), size: int = Query(20, ge=1, le=200)) -> FixPage:
+async def list_fixes(request: Request, view: Annotated[View, Depends(viewer())],
+                     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+                     size: Annotated[int, Query(ge=1, le=200)] = 20) -> FixPage:
     """Fix records, newest first (diffs and candidates in ``GET /fixes/{id}``)."""
     total, records = await FixRecords(_service(request).queues.redis).page(page, size)
     brief = []
     for record in records:
-        view = record.to_dict()
-        view.pop("candidates")
-        view.pop("diff")
-        view["candidates"] = len(record.candidates)
-        brief.append(view)
+        entry = _shown(record, view)
+        entry.pop("candidates")
+        entry.pop("diff")
+        entry["candidates"] = len(record.candidates)
+        brief.append(entry)
     return FixPage(total=total, page=page, size=size, fixes=brief)
 
 
 @router.get("/fixes/{fix_id}", tags=["fixes"], responses={404: {"model": Message}})
-async def get_fix(fix_id: str, request: Request) -> dict[str, Any]:
+async def get_fix(fix_id: str, request: Request, view: Annotated[View, Depends(viewer())]) -> dict[str, Any]:
     """One fix record with every candidate, its diff and sandbox outcome."""
     record = await FixRecords(_service(request).queues.redis).get(fix_id)
-    return record.to_dict()
+    return _shown(record, view)
+
+
+def _shown(record: FixRecord, view: View) -> dict[str, Any]:
+    """A fix record as ``view`` may see it. Its review is SmartWorker's own metadata (commit ids,
+    content hashes, the branch), which redaction would take for secrets: only its free text, which
+    can quote one, goes through redaction."""
+    shown: dict[str, Any] = view.show(record.to_dict())
+    review = record.to_dict()["review"]
+    if review is not None:
+        for step in review["steps"]:
+            step["note"] = view.show(step["note"])
+        review["no_branch"], review["pr_error"] = view.show(review["no_branch"]), view.show(review["pr_error"])
+        if review["heal"] is not None:
+            review["heal"]["note"] = view.show(review["heal"]["note"])
+        shown["review"] = review
+    return shown
 
 
 class Rejection(BaseModel):
@@ -68,83 +81,48 @@ def _review(request: Request) -> Any:
     return FixReview(service.settings, service.queues, service.memory)
 
 
-def _who(request: Request) -> str:
-    """The person behind a request: the API key's name once keys exist, else "api"."""
-    principal = getattr(request.state, "principal", None)
-    return str(getattr(principal, "name", "") or "api")
+def _who(principal: Principal) -> str:
+    """Who took a step: the API key's name, or "api" while the API is open (no key exists)."""
+    return "api" if principal is ANONYMOUS else principal.name
+
+
+#: Approving, rejecting and marking deployed are an operator's steps; writing code is an admin's.
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
 @router.post("/fixes/{fix_id}/approve", tags=["fixes"], responses=_STEP_ANSWERS)
-async def approve_fix(fix_id: str, request: Request) -> dict[str, Any]:
-    """Approve a proposed fix (and open its pull request when FIX_PR_PROVIDER is set)."""
-    record = await _review(request).approve(fix_id, _who(request))
-    return dict(record.to_dict())
+async def approve_fix(fix_id: str, request: Request, principal: Operator) -> dict[str, Any]:
+    """Approve a proposed fix (and open its pull request when FIX_PR_PROVIDER is set). Operator."""
+    return _shown(await _review(request).approve(fix_id, _who(principal)), View(principal, raw=False))
 
 
 @router.post("/fixes/{fix_id}/reject", tags=["fixes"], responses=_STEP_ANSWERS)
-async def reject_fix(fix_id: str, body: Rejection, request: Request) -> dict[str, Any]:
-    """Reject a proposed fix with a reason; the model is told not to propose it again."""
-    record = await _review(request).reject(fix_id, _who(request), body.reason)
-    return dict(record.to_dict())
+async def reject_fix(fix_id: str, body: Rejection, request: Request, principal: Operator) -> dict[str, Any]:
+    """Reject a proposed fix with a reason; the model is told not to propose it again. Operator."""
+    return _shown(await _review(request).reject(fix_id, _who(principal), body.reason), View(principal, raw=False))
 
 
-@router.post("/fixes/{fix_id}/apply", tags=["fixes"], responses={
-    **_STEP_ANSWERS, 403: {"model": Message, "description": "apply is off (FIX_APPLY)"},
-    409: {"model": Message, "description": "refused: names the file that changed or is not clean"}})
-async def apply_fix(fix_id: str, request: Request) -> dict[str, Any]:
-    """Write an approved fix into APP_ROOT_DIR's working tree (FIX_APPLY=true) and heal its dead jobs."""
-    record = await _review(request).apply(fix_id, _who(request))
-    return dict(record.to_dict())
+@router.post("/fixes/{fix_id}/apply", tags=["fixes"], responses={**_STEP_ANSWERS, 409: {
+    "model": Message,
+    "description": "refused, naming the file that changed or is not clean; or apply is off (FIX_APPLY)"}})
+async def apply_fix(fix_id: str, request: Request, principal: Admin) -> dict[str, Any]:
+    """Write an approved fix into APP_ROOT_DIR's working tree (FIX_APPLY=true) and heal its dead jobs. Admin."""
+    return _shown(await _review(request).apply(fix_id, _who(principal)), View(principal, raw=False))
 
 
 @router.post("/fixes/{fix_id}/deployed", tags=["fixes"], responses=_STEP_ANSWERS)
-async def fix_deployed(fix_id: str, request: Request) -> dict[str, Any]:
-    """Note that an approved fix is live, and heal the dead jobs it covers."""
-    record = await _review(request).deployed(fix_id, _who(request))
-    return dict(record.to_dict())
+async def fix_deployed(fix_id: str, request: Request, principal: Operator) -> dict[str, Any]:
+    """Note that an approved fix is live, and heal the dead jobs it covers. Operator."""
+    return _shown(await _review(request).deployed(fix_id, _who(principal)), View(principal, raw=False))
 
 
 @router.post("/dlq/{dlq_id}/fix", response_model=FixRequested, status_code=202, tags=["fixes"],
-             responses={404: {"model": Message}})
-async def fix_dead_job(dlq_id: str, request: Request) -> FixRequested:
+             dependencies=[Depends(require(Role.OPERATOR))],
+             responses={404: {"model": Message}, 409: {"model": Message, "description": "resolved before"}})
+async def fix_dead_job(dlq_id: str, request: Request, again: Annotated[bool, Query(
+        description="resolve again a dead job that was resolved before (without it: 409 naming that record)")] = False,
+                       ) -> FixRequested:
     """Queue a resolution for a dead job now, whether or not it asked for one."""
-    request_id = await _service(request).queues.request_fix(dlq_id)
+    request_id = await _service(request).queues.request_fix(dlq_id, again=again)
     return FixRequested(requestId=request_id, dlqId=dlq_id)
-
-
-@router.post("/memory/search", tags=["memory"], responses={400: {"model": Message}})
-async def memory_search(body: MemoryQuery, request: Request) -> dict[str, Any]:
-    """Past failures similar to an error, with scores and the elected winner."""
-    memory = _memory(_service(request))
-    found = await memory.search_text(body.error, body.traceback, body.job_name, resolved_only=False)
-    return {
-        "winner": _match(found.winner) if found.winner else None,
-        "similar": [_match(m) for m in found.similar],
-    }
-
-
-def _match(match: Any) -> dict[str, Any]:
-    return {
-        "failure": match.failure.to_dict(),
-        "votes": match.votes,
-        "similarity": round(match.similarity, 4),
-        "evidence": {k: {"hits": e.hits, "similarity": e.best_similarity, "content": e.content}
-                     for k, e in match.evidence.items()},
-    }
-
-
-@router.get("/failures", response_model=FailurePage, tags=["memory"])
-async def list_failures(request: Request, signature: str | None = None, resolved: bool | None = None,
-                        page: int = Query(1, ge=1), size: int = Query(20, ge=1, le=200)) -> FailurePage:
-    """Remembered failures, filtered by signature and resolution."""
-    memory = _memory(_service(request))
-    total, rows = await memory.list_failures(signature=signature, resolved=resolved, page=page, size=size)
-    return FailurePage(total=total, page=page, size=size, failures=[r.to_dict() for r in rows])
-
-
-@router.get("/failures/{failure_id}", tags=["memory"], responses={404: {"model": Message}})
-async def get_failure(failure_id: int, request: Request) -> dict[str, Any]:
-    """One remembered failure."""
-    record = await _memory(_service(request)).get_failure(failure_id)
-    result: dict[str, Any] = record.to_dict()
-    return result

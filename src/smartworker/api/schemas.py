@@ -6,24 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Backoff(BaseModel):
-    """Retry backoff, as BullMQ spells it."""
-
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["fixed", "exponential"] = "exponential"
-    delay: int = Field(1000, ge=0, description="milliseconds")
-
-
-class JobOptions(BaseModel):
-    """Options a caller may set on a job (BullMQ names)."""
-
-    model_config = ConfigDict(extra="forbid")
-    attempts: int | None = Field(None, ge=1, le=100)
-    backoff: Backoff | int | None = None
-    delay: int | None = Field(None, ge=0, description="milliseconds before the job may run")
-    priority: int | None = Field(None, ge=0, le=2_097_152)
-    lifo: bool | None = None
+from smartworker.auth import Role
+from smartworker.options import JobOptions
 
 
 class JobIn(BaseModel):
@@ -50,7 +34,7 @@ class JobView(BaseModel):
     name: str
     state: str
     attemptsMade: int
-    attempts: int
+    attempts: int | None = None  #: None when the stored value is not a number (another producer's)
     data: Any = None
     result: Any = None
     failedReason: str | None = None
@@ -59,6 +43,7 @@ class JobView(BaseModel):
     processedOn: int | None = None
     finishedOn: int | None = None
     dlqId: str | None = None
+    problem: str | None = None  #: why the stored job could not be read in full, when it could not
 
 
 class DeadJobView(BaseModel):
@@ -91,17 +76,55 @@ class DeadJobPage(BaseModel):
 class Health(BaseModel):
     """State of each part."""
 
-    status: Literal["ok", "down"]
+    status: Literal["ok", "degraded", "down"]
     redis: str
     database: str
     workers: int
+    llm: str = "not configured"  #: "up", "down" (circuit open: resolutions held back) or "not configured"
     down: list[str]
 
 
 class Message(BaseModel):
-    """A plain answer."""
+    """A plain answer, and the body of every error but 422."""
 
     detail: str
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    field: str  #: e.g. "body.opts.attempts", "query.page"
+    message: str
+
+
+class ValidationFailed(BaseModel):
+    """The body of every 422: the first problem in ``detail`` ("field: message"), all of them in ``errors``."""
+
+    detail: str
+    errors: list[FieldError]
+
+
+class ApiKeyIn(BaseModel):
+    """A key to create."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    name: str = Field(..., min_length=1, max_length=100, pattern=r"^[\w.@-]+( [\w.@-]+)*$")
+
+
+class ApiKeyView(BaseModel):
+    """A key as listed: never its secret."""
+
+    id: str
+    name: str
+    role: str
+    created: int
+
+
+class ApiKeyCreated(ApiKeyView):
+    """A new key; ``secret`` is shown this once and cannot be read again."""
+
+    secret: str
 
 
 class FixPage(BaseModel):

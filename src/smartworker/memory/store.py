@@ -36,7 +36,7 @@ from psycopg.types import TypeInfo
 from psycopg.types.json import Jsonb
 
 from smartworker.config import Settings
-from smartworker.errors import FailureNotFoundError, MemoryStoreError
+from smartworker.errors import FailureNotFoundError, MemoryStoreError, MemoryUnavailableError
 from smartworker.memory.chunks import CATEGORIES, Chunk, build_chunks, text_chunks
 from smartworker.memory.database import EmbeddedPostgres, resolve_database
 from smartworker.memory.embeddings import EmbeddingProvider, make_provider
@@ -186,7 +186,7 @@ class MemoryStore:
         assert dsn is not None
         provider = provider or make_provider(settings)
         try:
-            conn = await connect(dsn)
+            conn = await connect(dsn, settings.db_timeout_s)
         except psycopg.Error as exc:
             if embedded is not None:
                 embedded.stop()
@@ -218,11 +218,31 @@ class MemoryStore:
         """
         async with self._lock:
             try:
-                if self._conn.closed and self._dsn is not None:
-                    self._conn = await connect(self._dsn)
-                yield self._conn
+                # Bounded: a server that stopped answering (not refusing) would hold every caller.
+                async with asyncio.timeout(self._settings.db_timeout_s * 2):
+                    if self._conn.closed and self._dsn is not None:
+                        self._conn = await connect(self._dsn, self._settings.db_timeout_s)
+                    yield self._conn
+            except TimeoutError:
+                await self._conn.close()  # replaced on the next call
+                raise MemoryUnavailableError(
+                    f"the memory database did not answer within {self._settings.db_timeout_s * 2} s") from None
+            except psycopg.OperationalError as exc:
+                raise MemoryUnavailableError(f"the memory database is unavailable: {exc}") from exc
             except psycopg.Error as exc:
                 raise MemoryStoreError(f"the memory database failed: {type(exc).__name__}: {exc}") from exc
+
+    async def ping(self) -> bool:
+        """True when the database answers; a lost connection is replaced first (health checks)."""
+        for _ in range(2):  # the first try may only find that the server restarted since the last call
+            try:
+                async with self._use() as conn:
+                    await conn.execute("SELECT 1")
+                return True
+            except MemoryStoreError:
+                if not self._conn.closed:
+                    return False
+        return False
 
     @property
     def connection(self) -> AsyncConnection[Any]:
@@ -425,11 +445,11 @@ def fast_vector_dumper(oid: int) -> type[Dumper]:
     return NumpyVectorDumper
 
 
-async def connect(dsn: str) -> AsyncConnection[Any]:
+async def connect(dsn: str, timeout_s: int = 10) -> AsyncConnection[Any]:
     """An autocommit connection with the vector type registered and search settings applied."""
     from pgvector.psycopg import register_vector_async
 
-    conn = await AsyncConnection.connect(dsn, autocommit=True)
+    conn = await AsyncConnection.connect(dsn, autocommit=True, connect_timeout=max(2, timeout_s))
     try:
         # The type must exist before the adapter can look it up; migrations also create it.
         await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")

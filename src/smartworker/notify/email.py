@@ -116,7 +116,23 @@ class EmailNotifier:
                 self._said_off = True
             return False
         s = self.settings
-        message = build_message(report, s.smtp_from, s.smtp_to)
+        sent = await self._send(build_message(report, s.smtp_from, s.smtp_to), fix_id=report.fix_id)
+        if sent:
+            log.info("fix report sent", fix_id=report.fix_id, to=s.smtp_to, fixed=report.fixed)
+        return sent
+
+    async def alert(self, subject: str, text: str) -> bool:
+        """Send an operational alert (an outage); True when the server accepted it. Never raises."""
+        if not self.enabled:
+            return False
+        message = EmailMessage()
+        message["Subject"] = f"[SmartWorker] {subject}"
+        message["From"], message["To"] = self.settings.smtp_from, self.settings.smtp_to
+        message.set_content(redact_text(text))
+        return await self._send(message, alert=subject)
+
+    async def _send(self, message: EmailMessage, **about: str) -> bool:
+        s = self.settings
         kwargs: dict[str, Any] = {
             "hostname": s.smtp_host, "port": s.smtp_port, "timeout": s.smtp_timeout_s,
             "use_tls": s.smtp_tls == "tls", "start_tls": s.smtp_tls == "starttls",
@@ -126,11 +142,10 @@ class EmailNotifier:
         for attempt in range(s.smtp_retries + 1):
             try:
                 await aiosmtplib.send(message, **kwargs)
-                log.info("fix report sent", fix_id=report.fix_id, to=s.smtp_to, fixed=report.fixed)
                 return True
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                log.warning("fix report not sent", fix_id=report.fix_id, attempt=attempt + 1, error=str(exc))
+                log.warning("email not sent", **about, attempt=attempt + 1, error=str(exc))
                 if attempt < s.smtp_retries:
                     await asyncio.sleep(min(0.5 * 2**attempt, 10.0))
-        log.error("fix report given up", fix_id=report.fix_id)
+        log.error("email given up", **about)
         return False

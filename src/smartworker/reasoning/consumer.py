@@ -5,14 +5,16 @@ expires and another worker picks it up.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
-from bullmq import Job, Worker
+from bullmq import DelayedError, Job, Worker
 
 from smartworker.config import Settings
+from smartworker.errors import LLMUnavailableError
 from smartworker.fixes.heal import HEAL_STEP, heal_step
 from smartworker.logs import get_logger
-from smartworker.queues import Queues
+from smartworker.queues import Queues, now_ms
+from smartworker.reasoning.llm import Outages
 from smartworker.reasoning.resolver import Resolver
 
 log = get_logger(__name__)
@@ -32,6 +34,8 @@ class ReasoningWorker:
         opts = {"connection": self.queues.redis_url, "prefix": self.settings.queue_prefix, "concurrency": 1,
                 # A resolution can take minutes (a local model writes ~15 tokens/s): keep its lock long.
                 "lockDuration": 120_000}
+        if self.resolver.llm is not None:
+            self.resolver.llm.outages = Outages(self.queues.redis, self.queues.names.main, self.resolver.notifier.alert)
         self._worker = Worker(self.queues.names.reasoning, self._process, opts)
         log.info("reasoning worker started", llm=self.resolver.llm.url if self.resolver.llm else None,
                  memory=self.resolver.memory is not None)
@@ -43,8 +47,19 @@ class ReasoningWorker:
         if job.name == "remember":
             await self.resolver.remember(dlq_id)
             return {"remembered": dlq_id}
-        record = await self.resolver.resolve(dlq_id)
+        llm = self.resolver.llm
+        if llm is not None and (wait_s := await llm.available()) > 0:
+            await self._hold(job, token, wait_s)
+        try:
+            record = await self.resolver.resolve(dlq_id)
+        except LLMUnavailableError:
+            await self._hold(job, token, llm.breaker.wait_s() if llm is not None else 0.0)
         return {"fix": record.id, "status": record.status.value}
+
+    async def _hold(self, job: Job, token: str, wait_s: float) -> NoReturn:
+        """Put a resolution back until the LLM circuit breaker tries again; no attempt is used up."""
+        await job.moveToDelayed(now_ms() + max(100, int(wait_s * 1000)), token)
+        raise DelayedError
 
     async def close(self) -> None:
         """Let a running resolution finish, then stop."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -124,11 +124,12 @@ class Review:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Review:
         """Inverse of ``asdict``."""
-        raw = dict(raw)
+        raw = _known(cls, raw)
         raw["state"] = ReviewState(raw.get("state", "proposed"))
-        raw["steps"] = [ReviewStep(**{**s, "state": ReviewState(s["state"])}) for s in raw.get("steps", [])]
-        raw["files"] = [TouchedFile(**f) for f in raw.get("files", [])]
-        raw["heal"] = Heal(**raw["heal"]) if raw.get("heal") else None
+        raw["steps"] = [ReviewStep(**{**_known(ReviewStep, s), "state": ReviewState(s["state"])})
+                        for s in raw.get("steps", [])]
+        raw["files"] = [TouchedFile(**_known(TouchedFile, f)) for f in raw.get("files", [])]
+        raw["heal"] = Heal(**_known(Heal, raw["heal"])) if raw.get("heal") else None
         return cls(**raw)
 
 
@@ -176,12 +177,18 @@ class FixRecord:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FixRecord:
-        """Inverse of to_dict."""
-        raw = dict(raw)
+        """Inverse of to_dict. Fields this version does not know (a record written by a newer or older
+        SmartWorker on the same Redis) are left out rather than failing the read."""
+        raw = _known(cls, raw)
         raw["status"] = FixStatus(raw.get("status", "running"))
-        raw["candidates"] = [Candidate(**c) for c in raw.get("candidates", [])]
+        raw["candidates"] = [Candidate(**_known(Candidate, c)) for c in raw.get("candidates", [])]
         raw["review"] = Review.from_dict(raw["review"]) if raw.get("review") else None
         return cls(**raw)
+
+
+def _known(kind: type, raw: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in raw.items() if k in names}
 
 
 class FixRecords:
@@ -202,7 +209,10 @@ class FixRecords:
         raw = await self.redis.get(keys.fix_record(fix_id))
         if raw is None:
             raise FixNotFoundError(f"fix {fix_id!r} not found")
-        record = FixRecord.from_dict(json.loads(raw))
+        try:
+            record = FixRecord.from_dict(json.loads(raw))
+        except (ValueError, TypeError) as exc:  # written by another SmartWorker version on this Redis
+            raise FixNotFoundError(f"fix {fix_id!r} cannot be read by this version: {exc}") from None
         record.attached = [str(x) for x in await self.redis.lrange(keys.fix_attached(fix_id), 0, -1)]
         if record.review is not None:
             record.review.heal = await self.heal(fix_id)

@@ -15,7 +15,7 @@ from typing import Any
 
 from smartworker import keys
 from smartworker.config import Settings
-from smartworker.errors import JobNotFoundError, LLMError, ProposalRejectedError, SandboxError
+from smartworker.errors import JobNotFoundError, LLMError, LLMUnavailableError, ProposalRejectedError, SandboxError
 from smartworker.fixes.delivery import deliver
 from smartworker.logs import get_logger
 from smartworker.notify.email import EmailNotifier, FixReport
@@ -150,6 +150,12 @@ class Resolver:
                 patch = await deliver(self.settings, self.queues.redis, record, result.files)
             if result.fixed and self.memory is not None:
                 await self.memory.remember_resolution(dead.queue, dead.job_id, result.summary, result.diff)
+        except LLMUnavailableError:
+            # An outage, not this job's failure: say so in the record, email nobody (the outage has
+            # one alert), and let the caller hold the resolution back until the LLM answers.
+            record.status, record.reason, record.finished_on = FixStatus.ERROR, "llm unavailable", now_ms()
+            await self.records.save(record)
+            raise
         except Exception as exc:
             # The resolution broke (not the candidate): keep the record and say why.
             log.exception("resolution failed", fix_id=record.id)
