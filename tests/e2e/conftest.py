@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.fakes import openai_server, smtp_server
+from tests.fakes.openai_server import ScriptedLLM
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,3 +82,18 @@ def stop_all() -> Iterator[list[subprocess.Popen[str]]]:
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    """An OpenAI-compatible server with scripted replies."""
+    with openai_server.running() as state:
+        yield state
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[smtp_server.Inbox, int]]:
+    """A real SMTP server and its port; its messages, parsed."""
+    box, controller, port = smtp_server.start()
+    yield box, port
+    controller.stop()

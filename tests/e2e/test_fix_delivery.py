@@ -7,16 +7,14 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from tests.conftest import require
 from tests.e2e.conftest import clean_env, finish, free_port, smartworker, wait_http
-from tests.fakes import openai_server, smtp_server
+from tests.fakes import smtp_server
 from tests.fakes.openai_server import ScriptedLLM, reply_files
 from tests.gitrepo import HOOK_MARKS, UserState, add_own_work, git, make_repo
 from tests.shop import FIXED, SUMMARY, TASKS
@@ -26,19 +24,6 @@ DEAD = 20
 #: A fix that passes the sandbox and that a reviewer refuses: it greets everyone as "Friend".
 GUESSED = TASKS.replace('name = data.get("name")', 'name = data.get("name") or "friend"')
 REASON = "Never greet with a made-up name: read the full_name that producers send now."
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    with openai_server.running() as state:
-        yield state
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[smtp_server.Inbox, int]]:
-    box, controller, port = smtp_server.start()
-    yield box, port
-    controller.stop()
 
 
 def _settled_fix(base: str, count: int) -> list[dict[str, Any]] | None:

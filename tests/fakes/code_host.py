@@ -8,17 +8,14 @@ GitLab: ``GET /api/v4/projects/{id}``, ``POST /api/v4/projects/{id}/merge_reques
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from tests.fakes import serving
 
 
 @dataclass
@@ -83,19 +80,6 @@ def _app(state: CodeHost) -> FastAPI:
 def running() -> Iterator[CodeHost]:
     """The server on a free loopback port for the length of a ``with`` block."""
     state = CodeHost()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(_app(state), host="127.0.0.1", port=port, log_level="error",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    state.url = f"http://127.0.0.1:{port}"
-    try:
+    with serving.running(_app(state)) as url:
+        state.url = url
         yield state
-    finally:
-        server.should_exit = True
-        thread.join(5)

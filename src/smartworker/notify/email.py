@@ -1,5 +1,5 @@
-"""Fix reports by email (aiosmtplib): plain text and HTML, with the change attached: a ``git
-format-patch`` file (``git am`` applies it) and the fix branch's name for a verified fix, else the diff.
+"""Fix reports by email (aiosmtplib): plain text and HTML, with the change attached as a unified diff
+and, for a verified fix, as a ``git format-patch`` file (``git am`` applies it), naming its branch.
 
 Off when APP_SMTP_HOST is unset (said once in the log). A failed send is retried with backoff and
 logged; it never touches the fix record, which is stored before anyone is notified.
@@ -62,13 +62,12 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
         lines.append(f"Branch: {report.branch} (one commit; see it with: git show {report.branch})")
     if report.summary:
         lines += ["", "Summary:", redact_text(report.summary)]
+    lines += ["", "The proposed change is attached as a .diff." if diff else "No change was proposed."]
     if patch:
-        lines += ["", f"The change is attached as fix-{report.fix_id}.patch: apply it with git am."]
+        lines.append(f"fix-{report.fix_id}.patch is the same change as a commit: apply it with git am.")
         if patch != report.patch:
             lines.append("Values that look like secrets were masked in it, so it may not apply as is"
                          + ("; the branch holds the exact change." if report.branch else "."))
-    else:
-        lines += ["", "The proposed change is attached as a .diff." if diff else "No change was proposed."]
     if report.fixed:
         lines += ["", "Review it:", f"  smartworker fix approve {report.fix_id}",
                   f"  smartworker fix reject {report.fix_id} --reason '...'",
@@ -87,12 +86,12 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
             + (f"<h3>Summary</h3><p>{html.escape(redact_text(report.summary))}</p>" if report.summary else "")
             + (f"<h3>Change</h3><pre>{html.escape(diff)}</pre>" if diff else ""))
     message.add_alternative(f"<html><body>{body}</body></html>", subtype="html")
+    if diff:
+        message.add_attachment(diff.encode("utf-8"), maintype="text", subtype="x-diff",
+                               filename=f"fix-{report.fix_id}.diff")
     if patch:
         message.add_attachment(patch.encode("utf-8"), maintype="text", subtype="x-patch",
                                filename=f"fix-{report.fix_id}.patch")
-    elif diff:
-        message.add_attachment(diff.encode("utf-8"), maintype="text", subtype="x-diff",
-                               filename=f"fix-{report.fix_id}.diff")
     return message
 
 
