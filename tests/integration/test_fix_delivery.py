@@ -196,6 +196,23 @@ async def test_review_steps_and_apply(repo: Path, app_settings: Callable[..., Se
     assert not (repo / HOOK_MARKS).exists()
 
 
+async def test_apply_accepts_files_that_already_hold_the_fix(repo: Path, app_settings: Callable[..., Settings],
+                                                              service: Any, tmp_path: Path) -> None:
+    # The person applied the emailed patch with git am before the apply step: nothing to write.
+    settings = app_settings(fix_apply=True)
+    record = await delivered(settings, service.queues.redis)
+    (tmp_path / "fix.patch").write_text(await service.queues.redis.get(keys.fix_patch(record.id)))
+    git(repo, "stash", "-q")
+    git(repo, "am", "-q", str(tmp_path / "fix.patch"))
+    git(repo, "stash", "pop", "-q")
+    steps = FixReview(settings, service.queues)
+    await steps.approve(record.id, "ada")
+    applied = await steps.apply(record.id, "ada")
+    assert applied.review is not None and applied.review.state is ReviewState.APPLIED
+    assert (repo / "service" / "shop" / "tasks.py").read_text() == FIXED
+    assert git(repo, "--no-optional-locks", "status", "--porcelain", "--", "service") == ""
+
+
 async def test_reject_needs_a_reason_and_a_proposed_fix(repo: Path, app_settings: Callable[..., Settings],
                                                          service: Any) -> None:
     record = await delivered(app_settings(), service.queues.redis)

@@ -47,15 +47,19 @@ def write_fix(app_root: Path, review: Review, contents: Mapping[str, str]) -> li
             raise ApplyRefusedError(f"apply refused: the fixed content of {touched.path} is no longer stored")
         current = path.read_bytes() if path.is_file() else None
         targets.append((path, current, new))
+    # A file that already holds the fix (applied before a crash, or by the person with git am)
+    # is left as it is; every other one must be clean and what the fix was made against.
+    pending = [(f, t) for f, t in zip(review.files, targets, strict=True) if sha256(t[1]) != f.new]
     repo, _ = Repository.of(app_root)
-    if repo is not None:
-        dirty = repo.dirty([repo.prefix + f.path for f in review.files])
+    if repo is not None and pending:
+        dirty = repo.dirty([repo.prefix + f.path for f, _ in pending])
         if dirty:
             shown = dirty[0].removeprefix(repo.prefix)
             raise ApplyRefusedError(f"apply refused: {shown} has uncommitted changes; commit or stash them first")
-    for touched, (_, current, _) in zip(review.files, targets, strict=True):
+    for touched, (_, current, _) in pending:
         if sha256(current) != touched.base:
             raise ApplyRefusedError(f"apply refused: {touched.path} changed since the fix was made")
+    targets = [target for _, target in pending]
     written: list[tuple[Path, bytes | None]] = []
     try:
         for path, current, new in targets:
