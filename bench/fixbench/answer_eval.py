@@ -1,6 +1,6 @@
 """How often the null-equals-absent answer check is right, on known fixes and recorded candidates.
 
-    python -m bench.fixbench.answer_eval [docs/fixbench/RUN.json ...]
+    python -m bench.fixbench.answer_eval [--split tune|holdout|all] [docs/fixbench/RUN.json ...]
 
 For each fix, the variants the resolver would build are the failing data with each field the fix's
 diff reads held as null instead of absent, or the reverse (``reasoning/variants.py``). The check
@@ -22,7 +22,7 @@ from smartworker.reasoning.edits import unified_diff
 from smartworker.reasoning.variants import missing_value_variants, nearby_fields, touched_fields
 
 from .acceptance import files_from_diff, passed_rows, patched_tree, print_tally, run_inputs
-from .cases import Case, load_cases
+from .cases import Case, add_split_option, split_cases
 
 
 def differs(case: Case, files: dict[str, str]) -> bool | None:
@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fixbench.answer_eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, nargs="*", help="FixBench --json outputs")
+    add_split_option(parser, "tune")
     args = parser.parse_args(argv)
-    cases = {case.id: case for case in load_cases()}
+    cases = {case.id: case for case in split_cases(args.split)}
     judged: list[tuple[str, Case, bool, dict[str, str]]] = []
     for case in cases.values():
         judged.append(("reference", case, True, case.reference_fix()))

@@ -6,14 +6,20 @@ A case is a folder ``cases/<id>/`` with:
 - ``case.json``: ``id``, ``kind``, ``description`` (for humans, never shown to the LLM),
   ``app_module``, ``handler``, ``failing_data``, optional ``failing_error`` (the exception type
   ``failing_data`` raises), optional ``false_fix_trap``, optional ``history`` (inputs the handler
-  completed before the failure, replayed as production's recent successful jobs) and ``acceptance``,
+  completed before the failure, replayed as production's recent successful jobs), optional
+  ``history_wrong`` (indexes into ``history`` of jobs the original code completed with a wrong answer:
+  a correct fix changes those answers; used only by tests) and ``acceptance``,
   a list of ``{"data": ..., "expected": ...}`` or ``{"data": ..., "raises": "ExceptionType"}``;
 - ``reference_fix/``: the corrected files, paths relative to ``app/`` (used only by tests);
 - ``naive_fix/`` (trap cases): a plausible wrong fix that stops the crash but fails acceptance.
+
+``split.json`` puts every case in exactly one split: ``tune`` (the cases the loop was tuned on) or
+``holdout`` (never used to choose a change); its ``rule`` says why.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +27,12 @@ from typing import Any
 
 #: Where the shipped cases live.
 CASES_DIR = Path(__file__).resolve().parent / "cases"
+
+#: Which split each case belongs to (see its ``rule``).
+SPLIT_FILE = Path(__file__).resolve().parent / "split.json"
+
+#: The splits, in report order.
+SPLITS = ("tune", "holdout")
 
 #: The bug families the benchmark covers; ``kind`` must be one of them.
 KINDS = frozenset({
@@ -40,6 +52,14 @@ KINDS = frozenset({
     "integer-division",
     "loop-bounds",
     "deep-helper",  # raised two calls below the handler, in a helper module
+    "api-misuse",  # a library call used against its contract (a None return, a one-sample statistic, ...)
+    "parse-format",  # a legitimate variant of a text format the parser does not know
+    "float-decimal",  # float and Decimal mixed, or money rounded in binary floating point
+    "time-zone",  # a local day or offset computed in the wrong zone, or an offset in another form
+    "units",  # a quantity in another unit than the code assumes
+    "mutable-state",  # state shared between calls or items, or a collection changed while iterated
+    "exception-handling",  # the wrong exception caught, or an exception taken for a result
+    "multi-file",  # the wrong value is made in one module and fails in another; the fix spans modules
 })
 
 
@@ -72,6 +92,8 @@ class Case:
     root: Path
     #: jobs the handler completed before the failure: production's recent successful inputs
     history: tuple[dict[str, Any], ...] = ()
+    #: indexes into ``history`` of jobs the original code answered wrongly without failing
+    history_wrong: tuple[int, ...] = ()
 
     @property
     def app_dir(self) -> Path:
@@ -146,6 +168,10 @@ def load_case(folder: Path) -> Case:
     history = raw.get("history", [])
     if not isinstance(history, list) or not all(isinstance(item, dict) for item in history):
         raise CaseError(f"{where}: 'history' must be a list of objects")
+    history_wrong = raw.get("history_wrong", [])
+    if (not isinstance(history_wrong, list)
+            or not all(isinstance(i, int) and 0 <= i < len(history) for i in history_wrong)):
+        raise CaseError(f"{where}: 'history_wrong' must list indexes into 'history'")
     return Case(
         id=case_id,
         kind=kind,
@@ -158,9 +184,52 @@ def load_case(folder: Path) -> Case:
         acceptance=tuple(checks),
         root=folder,
         history=tuple(history),
+        history_wrong=tuple(history_wrong),
     )
 
 
 def load_cases(root: Path = CASES_DIR) -> list[Case]:
     """Every case under ``root``, sorted by id."""
     return [load_case(folder) for folder in sorted(root.iterdir()) if (folder / "case.json").is_file()]
+
+
+def load_split(path: Path = SPLIT_FILE) -> dict[str, str]:
+    """Case id -> split name from ``path``; raises CaseError if a case is listed twice or a split is unknown."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CaseError(f"{path}: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("rule"), str):
+        raise CaseError(f"{path}: expected an object with a 'rule'")
+    unknown = set(raw) - {"rule", *SPLITS}
+    if unknown:
+        raise CaseError(f"{path}: unknown split(s) {sorted(unknown)}")
+    split: dict[str, str] = {}
+    for name in SPLITS:
+        for case_id in _require(raw, name, list, path):
+            if not isinstance(case_id, str):
+                raise CaseError(f"{path}: {name} lists {case_id!r}, not a case id")
+            if case_id in split:
+                raise CaseError(f"{path}: {case_id!r} is in {split[case_id]!r} and {name!r}")
+            split[case_id] = name
+    return split
+
+
+def select(cases: list[Case], split: str, assignment: dict[str, str]) -> list[Case]:
+    """The cases of one split (``all`` for every case); a case missing from ``assignment`` is an error."""
+    missing = [case.id for case in cases if case.id not in assignment]
+    if missing:
+        raise CaseError(f"not in {SPLIT_FILE.name}: {', '.join(missing)}")
+    return [case for case in cases if split == "all" or assignment[case.id] == split]
+
+
+def add_split_option(parser: argparse.ArgumentParser, default: str) -> None:
+    """A ``--split tune|holdout|all`` option for the offline evaluations (read with ``split_cases``)."""
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default=default,
+                        help=f"cases of this split of split.json (default {default}; the holdout is never used "
+                             "to choose a change)")
+
+
+def split_cases(split: str) -> list[Case]:
+    """The shipped cases of one split (``all`` for every case)."""
+    return select(load_cases(), split, load_split())

@@ -108,3 +108,78 @@ def format_summary(summary: Summary) -> str:
         f"tokens: {summary.prompt_tokens} prompt + {summary.completion_tokens} completion "
         f"= {summary.total_tokens}",
     ])
+
+
+@dataclass(frozen=True)
+class SplitRun:
+    """One split's verdict counts in one seed's run."""
+
+    split: str
+    seed: int
+    cases: int
+    fixed: int
+    false_fixes: int
+    not_fixed: int  #: rejected by the loop's own checks, or the pipeline failed
+
+    @property
+    def fix_rate(self) -> float | None:
+        """Fixed / cases."""
+        return _ratio(self.fixed, self.cases)
+
+    @property
+    def false_fix_rate(self) -> float | None:
+        """False fixes / claimed fixes."""
+        return _ratio(self.false_fixes, self.fixed + self.false_fixes)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Mean, range and (population) standard deviation of one measure over seeds."""
+
+    mean: float
+    low: float
+    high: float
+    stdev: float
+
+
+def spread(values: Iterable[float | None]) -> Spread | None:
+    """The spread of the measured values (None ones are not measured); None when nothing was."""
+    measured = [v for v in values if v is not None]
+    if not measured:
+        return None
+    return Spread(statistics.fmean(measured), min(measured), max(measured), statistics.pstdev(measured))
+
+
+def split_runs(rows: Iterable[tuple[str, int, Verdict]]) -> list[SplitRun]:
+    """Counts per (split, seed) from ``(split, seed, verdict)`` triples, in first-seen order."""
+    counts: dict[tuple[str, int], list[Verdict]] = {}
+    for split, seed, verdict in rows:
+        counts.setdefault((split, seed), []).append(verdict)
+    return [SplitRun(split, seed, len(v), v.count(Verdict.FIXED), v.count(Verdict.FALSE_FIX),
+                     sum(1 for x in v if x not in CLAIMED)) for (split, seed), v in counts.items()]
+
+
+def _spread_text(value: Spread | None, pct: bool) -> str:
+    if value is None:
+        return "n/a"
+    show = _pct if pct else (lambda v: f"{v:.1f}")
+    return f"mean {show(value.mean)} (range {show(value.low)}–{show(value.high)}, sd {show(value.stdev)})"
+
+
+def format_split_runs(runs: list[SplitRun]) -> str:
+    """Per split: one line per seed (fixed / false / not fixed), then mean and spread over the seeds."""
+    lines: list[str] = []
+    for split in dict.fromkeys(run.split for run in runs):
+        mine = [run for run in runs if run.split == split]
+        lines.append(f"{split} ({mine[0].cases} cases)")
+        for run in mine:
+            lines.append(f"  seed {run.seed:>5}: fixed {run.fixed:>3}, false {run.false_fixes:>3}, "
+                         f"not fixed {run.not_fixed:>3}  (fix rate {_pct(run.fix_rate)}, "
+                         f"false-fix rate {_pct(run.false_fix_rate)} of claimed)")
+        if len(mine) > 1:
+            lines.append(f"  fixed:          {_spread_text(spread(float(r.fixed) for r in mine), False)}")
+            lines.append(f"  false:          {_spread_text(spread(float(r.false_fixes) for r in mine), False)}")
+            lines.append(f"  not fixed:      {_spread_text(spread(float(r.not_fixed) for r in mine), False)}")
+            lines.append(f"  fix rate:       {_spread_text(spread(r.fix_rate for r in mine), True)}")
+            lines.append(f"  false-fix rate: {_spread_text(spread(r.false_fix_rate for r in mine), True)}")
+    return "\n".join(lines)

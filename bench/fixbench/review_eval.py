@@ -1,6 +1,6 @@
 """How often the contract review is right, on candidates that FixBench runs already judged.
 
-    python -m bench.fixbench.review_eval [--references] [docs/fixbench/RUN.json ...]
+    python -m bench.fixbench.review_eval [--references] [--split tune|holdout|all] [docs/fixbench/RUN.json ...]
 
 For every row whose candidate the sandbox passed (verdict fixed or false_fix; the same case and diff
 once), the diff is laid over the case's app, the failing data is run to get the job's result, and the
@@ -21,16 +21,17 @@ from smartworker.reasoning.contract import MAX_TOKENS, parse_review, review_mess
 from smartworker.reasoning.llm import ChatClient
 
 from .acceptance import files_from_diff, passed_rows, patched_tree, run_inputs
-from .cases import Case, load_cases
+from .cases import Case, add_split_option, split_cases
 
 
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fixbench.review_eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, nargs="*", help="FixBench --json outputs")
+    add_split_option(parser, "tune")
     parser.add_argument("--references", action="store_true", help="also judge reference and naive fixes")
     args = parser.parse_args(argv)
-    cases = {case.id: case for case in load_cases()}
+    cases = {case.id: case for case in split_cases(args.split)}
     judged: list[tuple[Case, str, dict[str, str]]] = []
     if args.references:
         for case in cases.values():

@@ -1,6 +1,6 @@
 """How often the result-shape check is right, on known fixes and recorded FixBench candidates.
 
-    python -m bench.fixbench.shape_eval [docs/fixbench/RUN.json ...]
+    python -m bench.fixbench.shape_eval [--split tune|holdout|all] [docs/fixbench/RUN.json ...]
 
 The references are what the ORIGINAL code returns for each case's earlier jobs (its history), as
 the verdict sees them. Then, for every case:
@@ -24,7 +24,7 @@ from typing import Any
 from smartworker.sandbox.shape import mismatch
 
 from .acceptance import files_from_diff, passed_rows, patched_tree, print_tally, run_inputs
-from .cases import Case, load_cases
+from .cases import Case, add_split_option, split_cases
 
 #: Stands for a run that raised: no result to judge.
 _FAILED = object()
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fixbench.shape_eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, nargs="*", help="FixBench --json outputs")
+    add_split_option(parser, "tune")
     args = parser.parse_args(argv)
     rows = passed_rows(args.runs)
     counts: Counter[tuple[str, bool, bool]] = Counter()  # (source, right, flagged)
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             mark = "FLAGGED" if why else "missed "
             print(f"{source:<10} {case.id:<34} {'right' if right else 'wrong'} {mark} {why or ''}", flush=True)
 
-    for case in load_cases():
+    for case in split_cases(args.split):
         references = [r for r in _results(case, None, list(case.history)) if r is not _FAILED]
         musts = [c.data for c in case.acceptance if c.raises is None]
         for result in _results(case, case.reference_fix(), [case.failing_data, *musts]):

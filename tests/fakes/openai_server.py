@@ -1,8 +1,9 @@
 """A real HTTP server speaking the OpenAI chat-completions protocol, with scripted replies.
 
 Each request takes the next scripted step: a reply text, an HTTP status, a pause (to provoke a
-client timeout) or a raw body. When the script runs out, the last step repeats. Every request body
-is recorded so tests can assert what the model was shown.
+client timeout) or a raw body. When the script runs out, the last step repeats. A ``responder``, when
+set, answers every request instead, from the request's body (a model whose answer depends on what it
+was asked). Every request body is recorded so tests can assert what the model was shown.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ class ScriptedLLM:
     steps: list[Step] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    #: when set, answers every request from its body instead of the script
+    responder: Callable[[dict[str, Any]], str] | None = None
 
     def script(self, *steps: Step | str) -> None:
         """Replace the script; plain strings are reply texts."""
@@ -62,7 +65,7 @@ def _app(state: ScriptedLLM) -> FastAPI:
     async def chat(request: Request) -> Response:
         body = await request.json()
         state.requests.append(body)
-        step = state._next()
+        step = Step(text=state.responder(body)) if state.responder is not None else state._next()
         if step.delay_s:
             await asyncio.sleep(step.delay_s)
         if step.raw is not None:
