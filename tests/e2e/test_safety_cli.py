@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import redis
-from tests.e2e.conftest import clean_env, free_port
+from tests.e2e.conftest import ROOT, clean_env, free_port
+from tests.waiting import poll
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -59,3 +61,24 @@ def test_api_refuses_to_listen_beyond_loopback_without_a_key(redis_url: str, que
         APP_EMBEDDED="false"), text=True, capture_output=True, timeout=60)
     assert result.returncode == 2
     assert "smartworker: APP_HOST=0.0.0.0 exposes the API beyond this machine" in result.stderr
+
+
+def test_dlq_list_is_redacted_unless_raw(redis_url: str, queue_name: str, tmp_path: Path) -> None:
+    env = {"REDIS_URL": redis_url, "APP_QUEUE_NAME": queue_name, "APP_ROOT_DIR": str(ROOT / "tests" / "apps"),
+           "SMARTWORKER_APP": "testapp", "JOB_ATTEMPTS": "1", "APP_EMBEDDED": "false", "AI_LOCAL_LLM": "false",
+           "APP_DATA_DIR": str(tmp_path)}
+    secret = "hunter2-very-secret"
+    assert run("enqueue", "boom", "--data", json.dumps({"password": secret, "why": f"token={secret}"}),
+               **env).returncode == 0
+    worker = subprocess.Popen([sys.executable, "-m", "smartworker", "worker"], env=clean_env(**env),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        poll(lambda: json.loads(run("dlq", "list", "--json", **env).stdout)["total"] == 1, timeout=60)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    shown = run("dlq", "list", "--json", **env).stdout
+    assert secret not in shown and "[REDACTED]" in shown
+    assert secret not in run("dlq", "list", **env).stdout
+    raw = json.loads(run("dlq", "list", "--json", "--raw", **env).stdout)
+    assert raw["jobs"][0]["data"]["password"] == secret

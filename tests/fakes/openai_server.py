@@ -91,10 +91,10 @@ def _app(state: ScriptedLLM) -> FastAPI:
     return app
 
 
-def serve() -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
-    """Start the server on a free loopback port in a thread."""
+def serve(port: int | None = None) -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
+    """Start the server on ``port`` (default: a free loopback port) in a thread."""
     state = ScriptedLLM()
-    state.url, server, thread = serving.start(_app(state))
+    state.url, server, thread = serving.start(_app(state), port)
     return state, server, thread
 
 

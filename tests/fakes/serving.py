@@ -12,11 +12,13 @@ from typing import Any
 import uvicorn
 
 
-def start(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
-    """Start ``app``; returns its base URL, the server and its thread (set ``should_exit`` to stop)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def start(app: Any, port: int | None = None) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Start ``app`` on ``port`` (default: a free loopback port); returns its base URL, the server and
+    its thread (set ``should_exit`` to stop)."""
+    if port is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

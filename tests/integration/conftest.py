@@ -13,7 +13,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -91,6 +93,16 @@ def database_dsn(embedded_pg: EmbeddedPostgres) -> Iterator[str]:
     """A new, empty database on the session server, dropped after the test."""
     with fresh_database(embedded_pg) as dsn:
         yield dsn
+
+
+@pytest.fixture
+async def client(service: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API over the test service, through httpx's ASGI transport."""
+    from smartworker.api.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
 
 
 @pytest.fixture

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from tests.integration.test_worker import dlq_settled, dlq_total, wait_for
 
-from smartworker.api.app import create_app
 from smartworker.worker import JobWorker
-
-
-@pytest.fixture
-async def client(service: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 async def test_openapi_and_docs(client: httpx.AsyncClient) -> None:

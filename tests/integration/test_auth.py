@@ -50,13 +50,6 @@ BODIES: dict[tuple[str, str], Any] = {
 
 
 @pytest.fixture
-async def client(service: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
-
-
-@pytest.fixture
 def api_keys(service: Any) -> ApiKeys:
     return ApiKeys(service.queues.redis, keys.access_prefix(service.queues.names.main))
 
