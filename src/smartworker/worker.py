@@ -37,6 +37,8 @@ HEARTBEAT_S = 5.0
 #: A worker whose last beat is older than this is not counted as live.
 HEARTBEAT_STALE_MS = 15_000
 SWEEP_S = 10.0
+#: Minutes of per-minute completed/failed counts BullMQ keeps (one day, ~10 KB per kind).
+METRICS_MINUTES = 1440
 
 
 class JobWorker:
@@ -61,6 +63,8 @@ class JobWorker:
             "lockDuration": self.settings.lock_duration_ms,
             "stalledInterval": self.settings.stalled_interval_ms,
             "name": f"smartworker-{self.id}",
+            # BullMQ counts finished jobs per minute in Redis (the dashboard's last-hour chart).
+            "metrics": {"maxDataPoints": METRICS_MINUTES},
         }
         self._worker = Worker(self.queues.names.main, self._process, opts)
         self._worker.on("failed", self._on_failed)

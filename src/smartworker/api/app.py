@@ -24,7 +24,7 @@ log = get_logger(__name__)
 
 def create_app(service: Service) -> FastAPI:
     """The HTTP API over one running service."""
-    from smartworker import __version__
+    from smartworker import __version__, ui
     from smartworker.api import routes
 
     app = FastAPI(
@@ -60,6 +60,7 @@ def create_app(service: Service) -> FastAPI:
         return JSONResponse({"detail": f"Redis is unavailable: {exc}"}, status_code=503)
 
     routes.install(app)
+    ui.install(app)  # the dashboard at /ui (smartworker/ui)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     published_errors(app)
     return app
