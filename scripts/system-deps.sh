@@ -5,6 +5,7 @@ need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v node >/dev/null || need+=(nodejs npm)
+command -v git >/dev/null || need+=(git)  # fix delivery: branches, patches, apply (tests use real git)
 # Debian's chromium for the dashboard's browser tests (Playwright drives it; its own downloads are not used).
 command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0

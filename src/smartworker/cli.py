@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -206,8 +207,19 @@ def dlq_clear() -> None:
 
 
 @app.command()
-def fix(dlq_id: Annotated[str, typer.Argument(help="id of the job in the dead-letter queue")]) -> None:
-    """Run an AI resolution for a dead job now, in this process, and print the verdict."""
+def fix(
+    dlq_id: Annotated[str, typer.Argument(help="id of the job in the dead-letter queue, or a review step: "
+                                                "approve, reject, apply, deployed")],
+    fix_id: Annotated[str | None, typer.Argument(help="after a review step: the fix record's id")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="reject: why the fix is wrong")] = None,
+) -> None:
+    """Run an AI resolution for a dead job now, in this process, and print the verdict; or take a
+    review step on a verified fix: ``fix approve|reject|apply|deployed FIX_ID``."""
+    if dlq_id in REVIEW_STEPS:
+        _review_step(dlq_id, fix_id, reason)
+        return
+    if fix_id is not None or reason is not None:
+        _fail(f"fix {dlq_id}: unexpected extra argument (review steps are: {', '.join(REVIEW_STEPS)})")
     settings = _settings()
 
     async def go() -> Any:
@@ -242,6 +254,47 @@ def fix(dlq_id: Annotated[str, typer.Argument(help="id of the job in the dead-le
     if record.diff:
         print(record.diff)
     raise typer.Exit(0 if record.fixed else 1)
+
+
+#: ``smartworker fix STEP FIX_ID``: the review steps of a verified fix (smartworker.fixes.review).
+REVIEW_STEPS = ("approve", "reject", "apply", "deployed")
+
+
+def _review_step(step: str, fix_id: str | None, reason: str | None) -> None:
+    import getpass
+
+    if not fix_id:
+        _fail(f"fix {step}: give the fix record's id (smartworker fix {step} FIX_ID)")
+    if step == "reject" and not (reason and reason.strip()):
+        _fail("fix reject: --reason is required (the model is shown it next time)")
+    if step != "reject" and reason is not None:
+        _fail(f"fix {step}: --reason is for reject only")
+    settings = _settings()
+    who = os.environ.get("USER") or getpass.getuser()
+
+    async def go() -> Any:
+        from smartworker.fixes.review import FixReview
+        from smartworker.service import Service
+
+        service = await Service.open(settings)
+        try:
+            await service.open_memory()
+            review = FixReview(settings, service.queues, service.memory)
+            if step == "reject":
+                return await review.reject(fix_id, who, reason or "")
+            take = {"approve": review.approve, "apply": review.apply, "deployed": review.deployed}[step]
+            return await take(fix_id, who)
+        finally:
+            await service.close()
+
+    record = _run(go)
+    view = record.review
+    line = f"fix {record.id}: {view.state.value} by {who}"
+    if view.pr_url or view.pr_error:
+        line += f"; pull request: {view.pr_url or 'not opened: ' + str(view.pr_error)}"
+    if view.heal is not None:
+        line += f"; healing {view.heal.total} dead jobs"
+    console.print(line, highlight=False)
 
 
 @keys_app.command("create")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from smartworker.errors import ConfigurationError
@@ -140,6 +140,27 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = _env("APP_SMTP_TIMEOUT", 10.0, gt=0)
     smtp_retries: int = _env("APP_SMTP_RETRIES", 3, ge=0, le=10)
 
+    # -- fix delivery: branch, review, pull requests, heal (smartworker.fixes) ------------------------
+    #: Let a person's ``apply`` step write a verified fix into APP_ROOT_DIR's working tree.
+    fix_apply: bool = _env("FIX_APPLY", False)
+    #: Author and committer of the fix branches' commits.
+    fix_author_name: str = _env("FIX_AUTHOR_NAME", "SmartWorker", min_length=1, max_length=200,
+                                pattern=r"^[^<>\n\r]+$")
+    fix_author_email: str = _env("FIX_AUTHOR_EMAIL", "smartworker@localhost", min_length=3, max_length=200,
+                                 pattern=r"^[^<>\s@]+@[^<>\s@]+$")
+    #: Open a pull (GitHub) or merge (GitLab) request when a fix is approved.
+    fix_pr_provider: Literal["none", "github", "gitlab"] = _env("FIX_PR_PROVIDER", "none")
+    fix_pr_token: str | None = _env("FIX_PR_TOKEN", None, validate_default=True)
+    #: "owner/name" on GitHub, "group/project" (or the numeric id) on GitLab.
+    fix_pr_repository: str | None = _env("FIX_PR_REPOSITORY", None, validate_default=True,
+                                         pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    fix_pr_api_url: str | None = _env("FIX_PR_API_URL", None)
+    #: The git remote (a name, a URL or a path) the fix branch is pushed to.
+    fix_pr_remote: str = _env("FIX_PR_REMOTE", "origin", min_length=1, pattern=r"^[^-\s][^\s]*$")
+    #: The branch a pull request targets; unset means the repository's default branch.
+    fix_pr_base: str | None = _env("FIX_PR_BASE", None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+    #: Dead jobs retried at once when a fix is applied or deployed; the next batch waits for these.
+    fix_heal_batch: int = _env("FIX_HEAL_BATCH", 50, ge=1, le=1000)
     # -- safety: access, input limits, outage bounds (issue 20) -------------------------------------
     #: An admin key given in the environment (compared, never stored): lets a container bound to
     #: 0.0.0.0 start before any key was created with `smartworker keys create`.
@@ -168,6 +189,29 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return Path(os.path.abspath(value.expanduser()))
+
+    @field_validator("fix_pr_provider", mode="before")
+    @classmethod
+    def _blank_provider(cls, value: Any) -> Any:
+        return "none" if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("fix_pr_token", "fix_pr_repository", mode="before")
+    @classmethod
+    def _pr_needs(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is None and info.data.get("fix_pr_provider", "none") != "none":
+            raise ValueError("required when FIX_PR_PROVIDER is github or gitlab")
+        if info.field_name == "fix_pr_repository" and isinstance(value, str) and {".", ".."} & set(value.split("/")):
+            raise ValueError("'.' and '..' are not repository path parts")
+        return value
+
+    @field_validator("fix_pr_api_url")
+    @classmethod
+    def _pr_api_scheme(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.strip().rstrip("/") if value and value.strip() else None
 
     @field_validator("redis_url")
     @classmethod

@@ -143,6 +143,29 @@ class EmbeddingError(MemoryStoreError):
     """The embedding model failed."""
 
 
+# -- fix delivery and review -----------------------------------------------------------------------
+class DeliveryError(SmartWorkerError):
+    """A verified fix could not be delivered (branch, patch, push or pull request)."""
+
+    http_status = 502
+
+
+class ReviewStepError(DeliveryError):
+    """That review step is not possible for this fix now."""
+
+    http_status = 409
+
+
+class ApplyRefusedError(ReviewStepError):
+    """apply refused: a file the fix touches is not as it was when the fix was made."""
+
+
+class ApplyDisabledError(DeliveryError):
+    """apply is off: set FIX_APPLY=true to let a person apply verified fixes."""
+
+    http_status = 409
+
+
 # -- notification ----------------------------------------------------------------------------------
 class NotificationError(SmartWorkerError):
     """The notification could not be sent."""

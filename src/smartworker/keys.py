@@ -102,3 +102,65 @@ def llm_outage(queue: str) -> str:
 def access_prefix(queue: str) -> str:
     """Where the API keys of the installation around one main queue live (``<this>:apikeys``)."""
     return f"{OWN_PREFIX}:access:{queue}"
+
+
+# -- fix delivery, review and heal (smartworker.fixes) ----------------------------------------------
+def fix_files(fix_id: str) -> str:
+    """Hash of a verified fix's new file contents by path (what ``apply`` writes); never served."""
+    return f"{OWN_PREFIX}:fix:{fix_id}:files"
+
+
+def fix_patch(fix_id: str) -> str:
+    """The fix's ``git format-patch`` text, as emailed before redaction; never served."""
+    return f"{OWN_PREFIX}:fix:{fix_id}:patch"
+
+
+def fix_lock(fix_id: str) -> str:
+    """Lock held while a review step changes one fix record."""
+    return f"{OWN_PREFIX}:lock:fix:{fix_id}"
+
+
+def fix_heal(fix_id: str) -> str:
+    """Hash of a fix's heal progress (counters, state), kept beside the record like ``attached``."""
+    return f"{OWN_PREFIX}:fix:{fix_id}:heal"
+
+
+def fix_heal_todo(fix_id: str) -> str:
+    """List of DLQ ids a heal has still to retry."""
+    return f"{OWN_PREFIX}:fix:{fix_id}:heal:todo"
+
+
+def fix_heal_seen(fix_id: str) -> str:
+    """Set of DLQ ids a heal has taken on (so a second scan adds only new ones)."""
+    return f"{OWN_PREFIX}:fix:{fix_id}:heal:seen"
+
+
+def fix_heal_inflight(fix_id: str) -> str:
+    """Hash of the current heal batch: retried job id -> the DLQ id it came from."""
+    return f"{OWN_PREFIX}:fix:{fix_id}:heal:inflight"
+
+
+def fix_heal_failed(fix_id: str) -> str:
+    """List of DLQ ids of retried jobs that failed again (their new failure, linked to the fix)."""
+    return f"{OWN_PREFIX}:fix:{fix_id}:heal:failed"
+
+
+def heal_job_id(fix_id: str, source_id: str) -> str:
+    """Deterministic id of a dead job's heal retry: a repeated step adds it once, and the id (and so
+    the DLQ id of a job that fails again) names the fix."""
+    return f"heal__{fix_id}__{source_id}"
+
+
+def heal_step_id(fix_id: str, step: int) -> str:
+    """Deterministic id of one heal step on the reasoning queue."""
+    return f"healstep__{fix_id}__{step}"
+
+
+def code_generation(queue: str) -> str:
+    """Counter bumped when the application code on disk changed (a fix applied or deployed)."""
+    return f"{OWN_PREFIX}:code:{queue}"
+
+
+def code_loaded(queue: str) -> str:
+    """Hash of worker id -> the code generation that worker has loaded."""
+    return f"{OWN_PREFIX}:code:{queue}:loaded"

@@ -334,13 +334,20 @@ class Queues:
         jobs = await self.dlq.getJobs(["waiting", "paused", "prioritized"], start, start + size - 1, False)
         return total, [dead for j in jobs if (dead := _dead_or_none(j)) is not None]
 
-    async def retry_dead(self, dlq_id: str) -> str:
-        """Re-enqueue a dead job into its original queue with fresh attempts; it leaves the DLQ."""
+    async def retry_dead(self, dlq_id: str, *, job_id: str | None = None) -> str:
+        """Re-enqueue a dead job into its original queue with fresh attempts; it leaves the DLQ.
+
+        ``job_id`` names the new job (a heal's retry: adding it twice adds it once).
+        """
         dead = await self.dead_job(dlq_id)
         if dead is None:
             raise JobNotFoundError(f"DLQ job {dlq_id!r} not found")
         opts = usable_options(dead.opts)
-        new_id = await self.enqueue(dead.name, dead.data, opts)
+        if job_id is None:
+            new_id = await self.enqueue(dead.name, dead.data, opts)
+        else:
+            job = await self.main.add(dead.name, dead.data, cast(Any, {**self.job_options(opts), "jobId": job_id}))
+            new_id = str(job.id)
         await self.dlq.remove(dlq_id)
         return new_id
 

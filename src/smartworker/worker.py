@@ -19,6 +19,7 @@ from bullmq import Job, UnrecoverableError, Worker
 from smartworker import keys
 from smartworker.config import Settings
 from smartworker.errors import UnknownHandlerError
+from smartworker.fixes.reload import watch_code
 from smartworker.jobs import HandlerRegistry, JobInfo, bound_job
 from smartworker.logs import get_logger
 from smartworker.options import stored_options_problem
@@ -72,6 +73,9 @@ class JobWorker:
         self._background = [
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
             asyncio.create_task(self._sweep(), name="dlq-sweeper"),
+            # Re-imports the handlers when a fix is applied or deployed (fixes/reload.py).
+            asyncio.create_task(watch_code(self.queues, self.settings.app_module, self.settings.app_root, self.id),
+                                name="code-watcher"),
         ]
         log.debug("worker started", queue=self.queues.names.main, worker=self.id,
                  concurrency=self.settings.worker_concurrency,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.fakes import openai_server, smtp_server
+from tests.fakes.openai_server import ScriptedLLM
 from tests.waiting import poll
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +30,7 @@ def free_port() -> int:
 def clean_env(**extra: str) -> dict[str, str]:
     """The parent's environment without any SmartWorker setting, plus ``extra``."""
     prefixes = ("APP_", "AI_", "REDIS_", "DATABASE_", "SMARTWORKER_", "HAZARD_", "SANDBOX_", "MEMORY_", "JOB_",
-                "WORKER_")
+                "WORKER_", "FIX_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(extra)
     return env
@@ -126,3 +128,18 @@ def stop_all() -> Iterator[list[subprocess.Popen[str]]]:
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    """An OpenAI-compatible server with scripted replies."""
+    with openai_server.running() as state:
+        yield state
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[smtp_server.Inbox, int]]:
+    """A real SMTP server and its port; its messages, parsed."""
+    box, controller, port = smtp_server.start()
+    yield box, port
+    controller.stop()

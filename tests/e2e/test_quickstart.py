@@ -11,13 +11,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from tests.e2e.conftest import ROOT, clean_env, finish, free_port, processes_of, wait_http
-from tests.fakes import openai_server
 from tests.fakes.openai_server import ScriptedLLM, reply_files
 from tests.waiting import poll
 
@@ -27,12 +25,6 @@ LOGIN = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
 GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
                            'normalise_email(data.get("email") or data.get("username") or "")')
 SUMMARY = "The job sends username, not email; the handler now falls back to username."
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    with openai_server.running() as state:
-        yield state
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from tests.e2e.conftest import clean_env, free_port, smartworker, wait_http
-from tests.fakes import openai_server, smtp_server
+from tests.fakes import smtp_server
 from tests.fakes.openai_server import ScriptedLLM, reply_files
 from tests.waiting import poll
 
@@ -21,19 +19,6 @@ from smartworker.config import DEMO_APP_ROOT
 LOGIN = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
 GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
                            'normalise_email(data.get("email") or data.get("username") or "")')
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    with openai_server.running() as state:
-        yield state
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[smtp_server.Inbox, int]]:
-    box, controller, port = smtp_server.start()
-    yield box, port
-    controller.stop()
 
 
 def test_demo_job_is_fixed_remembered_and_reported(tmp_path: Path, data_dir: Path, llm: ScriptedLLM,

@@ -9,7 +9,6 @@ was asked). Every request body is recorded so tests can assert what the model wa
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from tests.fakes import serving
 
 
 @dataclass
@@ -99,18 +99,7 @@ def _app(state: ScriptedLLM) -> FastAPI:
 def serve(port: int | None = None) -> tuple[ScriptedLLM, uvicorn.Server, threading.Thread]:
     """Start the server on ``port`` (default: a free loopback port) in a thread."""
     state = ScriptedLLM()
-    if port is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(_app(state), host="127.0.0.1", port=port, log_level="error",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    state.url = f"http://127.0.0.1:{port}"
+    state.url, server, thread = serving.start(_app(state), port)
     return state, server, thread
 
 

@@ -30,6 +30,10 @@ ROUTES: dict[tuple[str, str], Role | None] = {
     ("GET", "/fixes"): Role.VIEWER,
     ("GET", "/fixes/x1"): Role.VIEWER,
     ("POST", "/dlq/x1/fix"): Role.OPERATOR,
+    ("POST", "/fixes/x1/approve"): Role.OPERATOR,
+    ("POST", "/fixes/x1/reject"): Role.OPERATOR,
+    ("POST", "/fixes/x1/deployed"): Role.OPERATOR,
+    ("POST", "/fixes/x1/apply"): Role.ADMIN,
     ("POST", "/memory/search"): Role.VIEWER,
     ("GET", "/failures"): Role.VIEWER,
     ("GET", "/failures/1"): Role.VIEWER,
@@ -41,6 +45,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/job"): {"name": "echo", "data": {}},
     ("POST", "/memory/search"): {"error": "KeyError: 'email'"},
     ("POST", "/keys"): {"role": "viewer", "name": "made-by-test"},
+    ("POST", "/fixes/x1/reject"): {"reason": "wrong"},
 }
 
 

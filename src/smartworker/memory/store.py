@@ -44,6 +44,7 @@ from smartworker.memory.migrations import MIGRATION_LOCK_KEY, migrate
 from smartworker.memory.queries import q
 from smartworker.memory.vote import Hit, decide, exception_type_of
 from smartworker.reasoning.context import FailureContext
+from smartworker.reasoning.prompt import RejectedFix
 from smartworker.shutdown import in_daemon_thread
 
 #: hnsw.ef_search for searches: the candidate list per index scan. At 100,000 failures
@@ -306,6 +307,26 @@ class MemoryStore:
         if row is None:
             raise FailureNotFoundError(f"no remembered failure for job {job_id} on queue {queue}")
         return int(row[0])
+
+    async def remember_rejection(self, fix: Mapping[str, str], reason: str, by: str) -> None:
+        """Store a fix a person rejected (keys: fix_id, queue, job_id, name, signature, summary, diff)
+        with the reason, and take back the resolution that fix had given its failure."""
+        _, redact_text = _redactors()
+        diff = redact_text(fix.get("diff", ""))
+        async with self._use() as conn, conn.transaction():
+            await conn.execute(q("reject_fix"), {
+                "fix_id": fix["fix_id"], "name": fix["name"], "signature": fix["signature"],
+                "reason": redact_text(reason), "summary": redact_text(fix.get("summary", "")), "diff": diff,
+                "by": by})
+            await conn.execute(q("unresolve_failure"), {"queue": fix["queue"], "job_id": str(fix["job_id"]),
+                                                        "diff": diff})
+
+    async def rejected_fixes(self, name: str, signature: str, limit: int = 3) -> list[RejectedFix]:
+        """The newest fixes people rejected for this handler and signature, for the prompt."""
+        async with self._use() as conn:
+            cur = await conn.execute(q("rejected_fixes"), {"name": name, "signature": signature, "limit": limit})
+            rows = await cur.fetchall()
+        return [RejectedFix(reason=str(r[0]), summary=str(r[1]), diff=str(r[2])) for r in rows]
 
     # -- reading ------------------------------------------------------------------------------------
     async def search(

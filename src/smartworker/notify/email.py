@@ -1,4 +1,5 @@
-"""Fix reports by email (aiosmtplib): plain text and HTML, with the unified diff attached.
+"""Fix reports by email (aiosmtplib): plain text and HTML, with the change attached as a unified diff
+and, for a verified fix, as a ``git format-patch`` file (``git am`` applies it), naming its branch.
 
 Off when APP_SMTP_HOST is unset (said once in the log). A failed send is retried with backoff and
 logged; it never touches the fix record, which is stored before anyone is notified.
@@ -35,6 +36,8 @@ class FixReport:
     diff: str  #: unified diff of the best candidate ("" when none)
     summary: str = ""  #: root cause and change, for a verified fix
     candidates: int = 0
+    patch: str = ""  #: ``git format-patch`` text of a verified fix ("" when none was made)
+    branch: str | None = None  #: the fix branch in the application's repository
 
 
 def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessage:
@@ -54,9 +57,21 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
         f"Candidates tried: {report.candidates}",
         f"Fix record: {report.fix_id}",
     ]
+    patch = redact_text(report.patch)
+    if report.branch:
+        lines.append(f"Branch: {report.branch} (one commit; see it with: git show {report.branch})")
     if report.summary:
         lines += ["", "Summary:", redact_text(report.summary)]
     lines += ["", "The proposed change is attached as a .diff." if diff else "No change was proposed."]
+    if patch:
+        lines.append(f"fix-{report.fix_id}.patch is the same change as a commit: apply it with git am.")
+        if patch != report.patch:
+            lines.append("Values that look like secrets were masked in it, so it may not apply as is"
+                         + ("; the branch holds the exact change." if report.branch else "."))
+    if report.fixed:
+        lines += ["", "Review it:", f"  smartworker fix approve {report.fix_id}",
+                  f"  smartworker fix reject {report.fix_id} --reason '...'",
+                  f"  (or POST /fixes/{report.fix_id}/approve | /reject)"]
     message.set_content("\n".join(lines))
     colour = "#1a7f37" if report.fixed else "#cf222e"
     rows = "".join(f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in (
@@ -65,6 +80,7 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
         ("Why", redact_text(report.reason)),
         ("Candidates", str(report.candidates)),
         ("Fix record", report.fix_id),
+        *((("Branch", report.branch),) if report.branch else ()),
     ))
     body = (f"<h2 style='color:{colour}'>{verdict}</h2><table>{rows}</table>"
             + (f"<h3>Summary</h3><p>{html.escape(redact_text(report.summary))}</p>" if report.summary else "")
@@ -73,6 +89,9 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
     if diff:
         message.add_attachment(diff.encode("utf-8"), maintype="text", subtype="x-diff",
                                filename=f"fix-{report.fix_id}.diff")
+    if patch:
+        message.add_attachment(patch.encode("utf-8"), maintype="text", subtype="x-patch",
+                               filename=f"fix-{report.fix_id}.patch")
     return message
 
 

@@ -11,6 +11,7 @@ from bullmq import DelayedError, Job, Worker
 
 from smartworker.config import Settings
 from smartworker.errors import LLMUnavailableError
+from smartworker.fixes.heal import HEAL_STEP, heal_step
 from smartworker.logs import get_logger
 from smartworker.queues import Queues, now_ms
 from smartworker.reasoning.llm import Outages
@@ -42,6 +43,8 @@ class ReasoningWorker:
 
     async def _process(self, job: Job, token: str) -> Any:
         dlq_id = str((job.data or {}).get("dlqId", ""))
+        if job.name == HEAL_STEP:  # retrying the dead jobs of a fix that runs (fixes/heal.py)
+            return await heal_step(self.queues, self.settings, job.data or {})
         if job.name == "remember":
             await self.resolver.remember(dlq_id)
             return {"remembered": dlq_id}

@@ -34,6 +34,15 @@ class MemoryHint:
 
 
 @dataclass(frozen=True)
+class RejectedFix:
+    """A fix a person rejected for the same handler and signature: what not to propose again."""
+
+    reason: str
+    summary: str
+    diff: str
+
+
+@dataclass(frozen=True)
 class Feedback:
     """Why the previous candidate was not good enough, fed back for the next try."""
 
@@ -147,18 +156,21 @@ def system_message() -> dict[str, str]:
 def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedback: Feedback | None = None,
                  values: Mapping[str, str] | None = None,
                  earlier: list[str] | None = None,
-                 earlier_data: Sequence[Any] = ()) -> list[dict[str, str]]:
+                 earlier_data: Sequence[Any] = (),
+                 rejected: Sequence[RejectedFix] = ()) -> list[dict[str, str]]:
     """Chat messages asking for corrected files; with feedback, a second turn says what went wrong.
 
     ``values`` are the failing line's values from the sandbox's reproduction of the failure;
     ``earlier`` lists why earlier candidates failed, for a fresh ask that does not show their code;
-    ``earlier_data`` are recent successful jobs' data, to say what is unusual about this job's.
+    ``earlier_data`` are recent successful jobs' data, to say what is unusual about this job's;
+    ``rejected`` are fixes people refused for this failure, with their reasons.
     """
     memory_text = ""
     if memory is not None:
         memory_text = template("memory").substitute(
             similarity=f"{memory.similarity:.2f}", signature=memory.signature,
             summary=memory.summary or "(no summary)", diff=_cap(redact_text(memory.diff), 3000))
+    memory_text += _rejected(rejected)
     user = template("fix").substitute(
         metadata=_metadata(ctx),
         signature=ctx.signature,
@@ -182,6 +194,14 @@ def fix_messages(ctx: FailureContext, *, memory: MemoryHint | None = None, feedb
             reason=redact_text(feedback.reason),
             details=_cap(feedback.details, TRACEBACK_CAP) + _values_section(feedback.values))})
     return messages
+
+
+def _rejected(fixes: Sequence[RejectedFix]) -> str:
+    if not fixes:
+        return ""
+    items = "\n".join(template("rejected_item").substitute(
+        reason=_cap(redact_text(f.reason), 600), diff=_cap(redact_text(f.diff), 1500)) for f in fixes)
+    return template("rejected").substitute(items=items)
 
 
 def _earlier(reasons: list[str]) -> str:

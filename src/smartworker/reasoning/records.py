@@ -50,6 +50,89 @@ class Candidate:
     sandbox_s: float = 0.0
 
 
+class ReviewState(StrEnum):
+    """Where a verified fix stands with the people who own the code (apart from the verdict)."""
+
+    PROPOSED = "proposed"  #: verified in the sandbox, waiting for a person
+    APPROVED = "approved"  #: a person accepted it (its pull request is opened when configured)
+    REJECTED = "rejected"  #: a person refused it, with a reason the model is shown next time
+    APPLIED = "applied"  #: written into APP_ROOT_DIR's working tree by a person's step
+    DEPLOYED = "deployed"  #: a person says the fixed code is live
+
+
+#: The review steps a person may take from each state.
+REVIEW_STEPS: dict[ReviewState, frozenset[ReviewState]] = {
+    ReviewState.PROPOSED: frozenset({ReviewState.APPROVED, ReviewState.REJECTED}),
+    ReviewState.APPROVED: frozenset({ReviewState.APPLIED, ReviewState.DEPLOYED}),
+    ReviewState.APPLIED: frozenset({ReviewState.DEPLOYED}),
+    ReviewState.REJECTED: frozenset(),
+    ReviewState.DEPLOYED: frozenset(),
+}
+#: States in which the fixed code runs, so the dead jobs it covers are retried.
+HEALING_STATES = frozenset({ReviewState.APPLIED, ReviewState.DEPLOYED})
+
+
+@dataclass
+class ReviewStep:
+    """One step of the review: who moved the fix to which state, and when."""
+
+    state: ReviewState
+    by: str  #: the API key's name, the CLI user, "api", or "smartworker" for the proposal
+    at: int  #: ms since the epoch
+    note: str = ""  #: a rejection's reason
+
+
+@dataclass
+class TouchedFile:
+    """A file a fix changes, with the hashes that let ``apply`` prove it is unchanged since."""
+
+    path: str  #: relative to APP_ROOT_DIR
+    base: str | None  #: sha256 of the content the fix applies to; None for a new file
+    new: str  #: sha256 of the fixed content
+
+
+@dataclass
+class Heal:
+    """Progress of retrying the dead jobs a fix covers (kept beside the record, merged on read)."""
+
+    state: str = "waiting"  #: waiting (for workers to load the code), running, done, stopped
+    total: int = 0  #: dead jobs found with the fix's handler and signature
+    retried: int = 0
+    healed: int = 0  #: completed once retried
+    failed: int = 0  #: failed again: back in the DLQ, listed in ``failed_again``
+    gone: int = 0  #: retried, then neither completed nor dead (removed by someone)
+    note: str = ""
+    failed_again: list[str] = field(default_factory=list)  #: their new DLQ ids
+
+
+@dataclass
+class Review:
+    """The human side of a verified fix: its branch and patch, the review steps, the PR and the heal."""
+
+    state: ReviewState = ReviewState.PROPOSED
+    steps: list[ReviewStep] = field(default_factory=list)
+    files: list[TouchedFile] = field(default_factory=list)
+    branch: str | None = None  #: smartworker/fix/<id>, when APP_ROOT_DIR is in a git repository
+    commit: str | None = None
+    base_commit: str | None = None  #: the commit the branch starts from (HEAD when the fix was made)
+    no_branch: str = ""  #: why there is no branch ("" when there is one)
+    patch: bool = False  #: a format-patch file was made (and emailed)
+    pr_url: str | None = None
+    pr_error: str | None = None
+    heal: Heal | None = None
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Review:
+        """Inverse of ``asdict``."""
+        raw = _known(cls, raw)
+        raw["state"] = ReviewState(raw.get("state", "proposed"))
+        raw["steps"] = [ReviewStep(**{**_known(ReviewStep, s), "state": ReviewState(s["state"])})
+                        for s in raw.get("steps", [])]
+        raw["files"] = [TouchedFile(**_known(TouchedFile, f)) for f in raw.get("files", [])]
+        raw["heal"] = Heal(**_known(Heal, raw["heal"])) if raw.get("heal") else None
+        return cls(**raw)
+
+
 @dataclass
 class FixRecord:
     """A resolution attempt for one dead job."""
@@ -74,6 +157,7 @@ class FixRecord:
     created_on: int = field(default_factory=now_ms)
     finished_on: int | None = None
     emailed: bool = False
+    review: Review | None = None  #: set once a fix is verified (fixes/delivery.py)
 
     @property
     def fixed(self) -> bool:
@@ -98,6 +182,7 @@ class FixRecord:
         raw = _known(cls, raw)
         raw["status"] = FixStatus(raw.get("status", "running"))
         raw["candidates"] = [Candidate(**_known(Candidate, c)) for c in raw.get("candidates", [])]
+        raw["review"] = Review.from_dict(raw["review"]) if raw.get("review") else None
         return cls(**raw)
 
 
@@ -129,7 +214,18 @@ class FixRecords:
         except (ValueError, TypeError) as exc:  # written by another SmartWorker version on this Redis
             raise FixNotFoundError(f"fix {fix_id!r} cannot be read by this version: {exc}") from None
         record.attached = [str(x) for x in await self.redis.lrange(keys.fix_attached(fix_id), 0, -1)]
+        if record.review is not None:
+            record.review.heal = await self.heal(fix_id)
         return record
+
+    async def heal(self, fix_id: str) -> Heal | None:
+        """The heal progress of a fix, or None before one started."""
+        raw = await self.redis.hgetall(keys.fix_heal(fix_id))
+        if not raw:
+            return None
+        failed = [str(x) for x in await self.redis.lrange(keys.fix_heal_failed(fix_id), 0, -1)]
+        return Heal(state=str(raw.get("state", "waiting")), note=str(raw.get("note", "")), failed_again=failed,
+                    **{name: int(raw.get(name, 0)) for name in ("total", "retried", "healed", "failed", "gone")})
 
     async def attach(self, owner_id: str, dlq_id: str) -> None:
         """Note that ``dlq_id`` waits on resolution ``owner_id``.

@@ -23,6 +23,7 @@ from smartworker.errors import (
     SandboxError,
     SandboxUnavailableError,
 )
+from smartworker.fixes.delivery import deliver
 from smartworker.logs import get_logger
 from smartworker.memory.interface import FailureMemory
 from smartworker.notify.email import EmailNotifier, FixReport
@@ -32,7 +33,14 @@ from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
 from smartworker.reasoning.contract import ContractReview, parse_review, review_messages
 from smartworker.reasoning.edits import FileBlock, parse_reply, validate
 from smartworker.reasoning.llm import ChatClient, Completion
-from smartworker.reasoning.prompt import Feedback, MemoryHint, fix_messages, summary_messages, token_estimate
+from smartworker.reasoning.prompt import (
+    Feedback,
+    MemoryHint,
+    RejectedFix,
+    fix_messages,
+    summary_messages,
+    token_estimate,
+)
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
 from smartworker.reasoning.review import dropped_call, hidden_error, ignored_input, lossy_codec, skipped_line
 from smartworker.reasoning.variants import (
@@ -138,6 +146,7 @@ class Resolver:
         marker = keys.fix_inflight(dead.name, ctx.signature_hash)
         if not await self.queues.redis.set(marker, record.id, nx=True, ex=INFLIGHT_TTL_S):
             return await self._attach(record, marker)
+        patch = ""
         try:
             await self.records.save(record)
             target = Target(self.settings.app_root, self.settings.app_module, self.settings.hazard_testing)
@@ -146,6 +155,8 @@ class Resolver:
                 await self.memory.remember_failure(ctx)
             self.sandbox.check()  # no fix can be verified without it: an error, not "not fixed"
             result = await self.run(ctx, dead.data, record, target=target, replay_inputs=replays)
+            if result.fixed:  # a branch and a patch for people to review (fixes/delivery.py)
+                patch = await deliver(self.settings, self.queues.redis, record, result.files)
             if result.fixed and self.memory is not None:
                 await self.memory.remember_resolution(dead.queue, dead.job_id, result.summary, result.diff)
         except SandboxUnavailableError as exc:
@@ -164,7 +175,7 @@ class Resolver:
             await self.queues.redis.delete(marker)
         record.finished_on = now_ms()
         await self.records.save(record)  # stored before anyone is told
-        record.emailed = await self.notifier.notify(self._report(record))
+        record.emailed = await self.notifier.notify(self._report(record, patch))
         await self.records.save(record)
         log.info("resolution finished", fix_id=record.id, status=record.status.value, reason=record.reason)
         return record
@@ -207,6 +218,7 @@ class Resolver:
         if self.llm is None:
             return Resolution(False, "no LLM configured (AI_SERVICE_URL, or install the local model)")
         hint = await self._memory_hint(ctx, record)
+        rejected = await self._rejected(ctx)
         originals = self._originals(target_root=template.app_root, paths=list(ctx.sources))
         references = await replay_references(self.sandbox, template, replay_inputs[:self.settings.sandbox_replay_k])
         if not self.settings.sandbox_replay_compare:
@@ -219,10 +231,10 @@ class Resolver:
             if index >= FRESH_FROM:
                 messages = fix_messages(ctx, memory=hint, values=base.outcome.values,
                                         earlier=[_why_not(c) for c in record.candidates],
-                                        earlier_data=earlier_data)
+                                        earlier_data=earlier_data, rejected=rejected)
             else:
                 messages = fix_messages(ctx, memory=hint, feedback=feedback, values=base.outcome.values,
-                                        earlier_data=earlier_data)
+                                        earlier_data=earlier_data, rejected=rejected)
             spent = record.prompt_tokens + record.completion_tokens
             if spent + token_estimate(messages) > self.settings.ai_token_budget:
                 last_reason = f"token budget of {self.settings.ai_token_budget} spent after {index - 1} candidates"
@@ -371,6 +383,17 @@ class Resolver:
         return MemoryHint(winner.failure.signature, winner.failure.resolution_summary or "",
                           winner.failure.resolution_diff, winner.similarity)
 
+    async def _rejected(self, ctx: FailureContext) -> list[RejectedFix]:
+        """Fixes people rejected for this handler and signature (memory.remember_rejection)."""
+        if self.memory is None:
+            return []
+        try:
+            found: list[RejectedFix] = await self.memory.rejected_fixes(ctx.job_name, ctx.signature)
+        except Exception as exc:  # memory is an aid; a resolution goes on without it
+            log.warning("rejected fixes not read", error=str(exc))
+            return []
+        return found
+
     # -- helpers ----------------------------------------------------------------------------------
     async def _dead(self, dlq_id: str) -> DeadJob:
         dead = await self.queues.dead_job(dlq_id)
@@ -418,10 +441,11 @@ class Resolver:
         loc = ctx.failing_location
         return loc.path if loc is not None else (next(iter(ctx.sources), None))
 
-    def _report(self, record: FixRecord) -> FixReport:
+    def _report(self, record: FixRecord, patch: str = "") -> FixReport:
         return FixReport(fix_id=record.id, fixed=record.fixed, job_name=record.job_name, job_id=record.job_id,
                          queue=record.queue, signature=record.signature, reason=record.reason, diff=record.diff,
-                         summary=record.summary, candidates=len(record.candidates))
+                         summary=record.summary, candidates=len(record.candidates), patch=patch,
+                         branch=record.review.branch if record.review else None)
 
 
 def _why_not(candidate: Candidate) -> str:

@@ -117,3 +117,24 @@ SELECT b.chunk_id, b.failure_id, b.category, b.content, b.distance, b.distance /
                ('metadata', %(w_metadata)s::float8)) AS w(category, weight) USING (category)
  ORDER BY weighted, b.chunk_id
  LIMIT %(k)s;
+
+-- name: reject_fix
+-- Store a fix a person rejected, with the reason (the same fix again replaces it).
+INSERT INTO rejected_fixes (fix_id, name, signature, reason, summary, diff, rejected_by)
+VALUES (%(fix_id)s, %(name)s, %(signature)s, %(reason)s, %(summary)s, %(diff)s, %(by)s)
+ON CONFLICT (fix_id) DO UPDATE
+   SET reason = EXCLUDED.reason, rejected_by = EXCLUDED.rejected_by, rejected_at = now();
+
+-- name: unresolve_failure
+-- Take back the resolution of (queue, job_id) when a person rejected the fix behind it.
+UPDATE failures
+   SET resolved = false, resolution_summary = NULL, resolution_diff = NULL, resolved_at = NULL,
+       updated_at = now()
+ WHERE queue = %(queue)s AND job_id = %(job_id)s AND resolution_diff = %(diff)s;
+
+-- name: rejected_fixes
+-- The newest rejected fixes of one handler and signature.
+SELECT reason, summary, diff FROM rejected_fixes
+ WHERE name = %(name)s AND signature = %(signature)s
+ ORDER BY rejected_at DESC, id DESC
+ LIMIT %(limit)s;

@@ -1,0 +1,48 @@
+"""The report of a verified fix names its branch and carries the patch, redacted like every text part."""
+
+from __future__ import annotations
+
+from smartworker.notify.email import FixReport, build_message
+
+PATCH = """From 0123 Mon Sep 17 00:00:00 2001
+Subject: [PATCH] Fix greet
+
+---
+diff --git a/shop/tasks.py b/shop/tasks.py
+--- a/shop/tasks.py
++++ b/shop/tasks.py
+@@ -1 +1 @@
+-GREETING = "{key}"
++GREETING = "{key}"  # fixed
+"""
+
+
+def _report(patch: str, branch: str | None) -> FixReport:
+    return FixReport(fix_id="f1", fixed=True, job_name="greet", job_id="7", queue="q", signature="KeyError: 'x'",
+                     reason="candidate 1", diff="--- a\n+++ b\n", summary="s", patch=patch, branch=branch)
+
+
+def _parts(report: FixReport) -> tuple[str, dict[str, str]]:
+    message = build_message(report, "from@x", "to@x")
+    files = {p.get_filename(): p.get_payload(decode=True).decode() for p in message.walk() if p.get_filename()}
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain" and not p.get_filename())
+    return text.get_payload(decode=True).decode(), files
+
+
+def test_a_verified_fix_report_names_the_branch_and_attaches_the_patch() -> None:
+    text, files = _parts(_report(PATCH.format(key="Hello"), "smartworker/fix/f1"))
+    assert set(files) == {"fix-f1.diff", "fix-f1.patch"} and files["fix-f1.patch"] == PATCH.format(key="Hello")
+    assert "Branch: smartworker/fix/f1" in text and "apply it with git am" in text
+    assert "smartworker fix approve f1" in text and "masked" not in text
+
+
+def test_a_secret_in_the_patch_is_masked_and_said_so() -> None:
+    secret = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+    text, files = _parts(_report(PATCH.format(key=f"token={secret}"), "smartworker/fix/f1"))
+    assert secret not in files["fix-f1.patch"] and "[REDACTED]" in files["fix-f1.patch"]
+    assert "may not apply as is; the branch holds the exact change." in text
+
+
+def test_outside_git_there_is_no_branch_line() -> None:
+    text, files = _parts(_report(PATCH.format(key="Hello"), None))
+    assert "Branch:" not in text and "fix-f1.patch" in files
