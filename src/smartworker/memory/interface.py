@@ -7,11 +7,13 @@ these methods.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from smartworker.memory.store import FailureRecord, SearchResult
     from smartworker.reasoning.context import FailureContext
+    from smartworker.reasoning.prompt import RejectedFix
 
 
 class FailureMemory(Protocol):
@@ -23,6 +25,14 @@ class FailureMemory(Protocol):
 
     async def remember_resolution(self, queue: str, job_id: str, summary: str, diff: str) -> int:
         """Mark a stored failure resolved by a verified fix; return its id."""
+        ...
+
+    async def remember_rejection(self, fix: Mapping[str, str], reason: str, by: str) -> None:
+        """Store a fix a person rejected, with the reason; its failure is no longer resolved."""
+        ...
+
+    async def rejected_fixes(self, name: str, signature: str, limit: int = 3) -> list[RejectedFix]:
+        """The newest fixes people rejected for this handler and signature."""
         ...
 
     async def search(self, query: FailureContext | str, *, resolved_only: bool = True,
