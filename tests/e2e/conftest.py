@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ import httpx
 import pytest
 from tests.fakes import openai_server, smtp_server
 from tests.fakes.openai_server import ScriptedLLM
+from tests.waiting import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +60,36 @@ def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
     return out
 
 
+def start_up(cwd: Path, env: dict[str, str], stop_all: list[subprocess.Popen[str]]) -> tuple[
+        subprocess.Popen[str], str]:
+    """``smartworker up`` in a process group of its own (as a terminal gives it), once /health is 200;
+    returns the process and the API's base URL (from APP_PORT)."""
+    proc = smartworker("up", env=env, cwd=cwd, start_new_session=True)
+    stop_all.append(proc)
+    base = f"http://127.0.0.1:{env['APP_PORT']}"
+    wait_http(base + "/health", proc, timeout=60)
+    health = poll(lambda: (r := httpx.get(base + "/health")).status_code == 200 and r.json(), timeout=60)
+    if health["database"] != "up":  # the embedded PostgreSQL did not start: show why
+        proc.kill()
+        out, _ = proc.communicate(timeout=10)
+        raise AssertionError(f"the memory's database is {health['database']!r}; up's output:\n{out[-4000:]}")
+    return proc, base
+
+
+def processes_of(data_dir: Path) -> list[str]:
+    """Command lines of live processes that name ``data_dir`` (embedded servers left running)."""
+    from smartworker.processes import using
+
+    return [" ".join(p.info["cmdline"] or []) for p in using(data_dir)]
+
+
+def stopped_line(out: str) -> dict[str, object]:
+    """The shutdown summary of a run with JSON logs (NODE_ENV=production)."""
+    import json
+
+    return dict(next(json.loads(line) for line in out.splitlines() if '"event": "stopped"' in line))
+
+
 def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -69,6 +102,19 @@ def wait_http(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> Non
         except httpx.HTTPError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A fresh APP_DATA_DIR outside pytest's own temp root.
+
+    As root, the embedded PostgreSQL runs as a system user that must traverse every parent of its
+    data dir; pytest makes ``/tmp/pytest-of-<user>`` private again whenever any pytest session
+    starts, which stopped PostgreSQL from opening its log mid-run on a shared machine.
+    """
+    path = Path(tempfile.mkdtemp(prefix="smartworker-test-")) / "data"
+    yield path
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @pytest.fixture

@@ -21,14 +21,14 @@ GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
                            'normalise_email(data.get("email") or data.get("username") or "")')
 
 
-def test_demo_job_is_fixed_remembered_and_reported(tmp_path: Path, llm: ScriptedLLM,
+def test_demo_job_is_fixed_remembered_and_reported(tmp_path: Path, data_dir: Path, llm: ScriptedLLM,
                                                     inbox: tuple[smtp_server.Inbox, int],
                                                     stop_all: list[subprocess.Popen[str]]) -> None:
     box, smtp_port = inbox
     summary = "The job sends username, not email; the handler now falls back to username."
     llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", summary)
     port = free_port()
-    env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"), AI_SERVICE_URL=llm.url,
+    env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(data_dir), AI_SERVICE_URL=llm.url,
                     APP_SMTP_HOST="127.0.0.1", APP_SMTP_PORT=str(smtp_port), JOB_BACKOFF_MS="10",
                     SANDBOX_TIMEOUT="10")
     proc = smartworker("up", env=env, cwd=tmp_path)

@@ -22,16 +22,16 @@ def wait_active(redis_url: str, queue: str, timeout: float = 30) -> None:
         client.close()
 
 
-def test_up_end_to_end(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) -> None:
+def test_up_end_to_end(tmp_path: Path, data_dir: Path, stop_all: list[subprocess.Popen[str]]) -> None:
     port = free_port()
-    env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(tmp_path / "data"), HAZARD_TESTING="true",
+    env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(data_dir), HAZARD_TESTING="true",
                     JOB_BACKOFF_MS="10", NODE_ENV="production", APP_EMBEDDED="true")
     proc = smartworker("up", env=env, cwd=tmp_path)
     stop_all.append(proc)
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/health", proc)
     # Embedded Redis lives under the data directory.
-    assert (tmp_path / "data" / "redis" / "redis.sock").exists()
+    assert (data_dir / "redis" / "redis.sock").exists()
 
     health = poll(lambda: (r := httpx.get(base + "/health")).status_code == 200 and r.json())
     assert health["redis"] == "up" and health["workers"] >= 1
@@ -60,7 +60,7 @@ def test_up_end_to_end(tmp_path: Path, stop_all: list[subprocess.Popen[str]]) ->
     stopped = next(json.loads(line) for line in out.splitlines() if '"event": "stopped"' in line)
     assert stopped["failed"] == []  # JSON logs in production, and every shutdown step finished
     assert {"http", "JobWorker", "memory", "queues", "embedded redis"} <= set(stopped["seconds"])
-    assert not (tmp_path / "data" / "redis" / "redis.sock").exists()
+    assert not (data_dir / "redis" / "redis.sock").exists()
 
 
 def test_sigkill_mid_job_loses_nothing(tmp_path: Path, redis_url: str, queue_name: str,

@@ -84,6 +84,11 @@ def _app(state: ScriptedLLM) -> FastAPI:
                       "total_tokens": prompt_tokens + len(step.text or "") // 4},
         })
 
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        # As llama.cpp's server answers once its model is loaded.
+        return {"status": "ok"}
+
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": "scripted", "object": "model"}]}

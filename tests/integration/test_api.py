@@ -146,7 +146,7 @@ async def test_health_reports_workers(client: httpx.AsyncClient, service: Any) -
         await wait_for(lambda: _healthy(client))
         body = (await client.get("/health")).json()
         assert body == {"status": "ok", "redis": "up", "database": "not configured", "workers": 1,
-                        "llm": "not configured", "down": []}
+                        "llm": "not configured", "down": [], "sandbox": "up"}
     finally:
         await worker.close()
 

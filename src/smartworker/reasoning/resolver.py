@@ -15,9 +15,17 @@ from typing import Any
 
 from smartworker import keys
 from smartworker.config import Settings
-from smartworker.errors import JobNotFoundError, LLMError, LLMUnavailableError, ProposalRejectedError, SandboxError
+from smartworker.errors import (
+    JobNotFoundError,
+    LLMError,
+    LLMUnavailableError,
+    ProposalRejectedError,
+    SandboxError,
+    SandboxUnavailableError,
+)
 from smartworker.fixes.delivery import deliver
 from smartworker.logs import get_logger
+from smartworker.memory.interface import FailureMemory
 from smartworker.notify.email import EmailNotifier, FixReport
 from smartworker.queues import DeadJob, Queues, now_ms
 from smartworker.reasoning.context import FailureContext, extract
@@ -112,7 +120,7 @@ class Resolver:
     """Runs resolutions; one instance per process, shared by the reasoning worker, API and CLI."""
 
     def __init__(self, settings: Settings, queues: Queues, *, llm: ChatClient | None, sandbox: SandboxBackend,
-                 notifier: EmailNotifier, memory: Any | None = None) -> None:
+                 notifier: EmailNotifier, memory: FailureMemory | None = None) -> None:
         self.settings = settings
         self.queues = queues
         self.llm = llm
@@ -145,11 +153,14 @@ class Resolver:
             replays = await self.replay_inputs(dead.name)
             if self.memory is not None:
                 await self.memory.remember_failure(ctx)
+            self.sandbox.check()  # no fix can be verified without it: an error, not "not fixed"
             result = await self.run(ctx, dead.data, record, target=target, replay_inputs=replays)
             if result.fixed:  # a branch and a patch for people to review (fixes/delivery.py)
                 patch = await deliver(self.settings, self.queues.redis, record, result.files)
             if result.fixed and self.memory is not None:
                 await self.memory.remember_resolution(dead.queue, dead.job_id, result.summary, result.diff)
+        except SandboxUnavailableError as exc:
+            record.status, record.reason = FixStatus.ERROR, f"sandbox unavailable: {exc.message}"
         except LLMUnavailableError:
             # An outage, not this job's failure: say so in the record, email nobody (the outage has
             # one alert), and let the caller hold the resolution back until the LLM answers.

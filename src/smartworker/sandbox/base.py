@@ -168,6 +168,26 @@ class SandboxBackend(abc.ABC):
         return True
 
 
+class UnavailableSandbox(SandboxBackend):
+    """Stands in for a backend that cannot run on this host: every check and run says why."""
+
+    name = "unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason  #: what is missing and how to install it, in one line
+
+    def check(self) -> None:
+        """Always raises SandboxUnavailableError with the reason."""
+        from smartworker.errors import SandboxUnavailableError
+
+        raise SandboxUnavailableError(self.reason)
+
+    async def _run(self, request: SandboxRequest, limits: SandboxLimits) -> SandboxOutcome:
+        self.check()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
 def create_sandbox(settings: Settings, *, check: bool = True) -> SandboxBackend:
     """The backend ``SANDBOX_BACKEND`` names, with the configured limits; checked unless told not to."""
     from smartworker.errors import ConfigurationError

@@ -27,6 +27,7 @@ from smartworker.sandbox.base import (
     SandboxRequest,
     SandboxStatus,
 )
+from smartworker.shutdown import hand_back
 
 log = get_logger(__name__)
 
@@ -129,12 +130,17 @@ class SandboxWorker:
         opts = {"connection": self.queues.redis_url, "prefix": self.settings.queue_prefix,
                 "concurrency": self.settings.sandbox_concurrency}
         self._worker = Worker(self.queues.names.sandbox, self._process, opts)
-        log.info("sandbox worker started", backend=self.backend.name, concurrency=self.settings.sandbox_concurrency)
+        log.debug("sandbox worker started", backend=self.backend.name, concurrency=self.settings.sandbox_concurrency)
 
     async def _process(self, job: Job, token: str) -> dict[str, Any]:
         request = request_from_dict(job.data, self.settings.app_root)
         outcome = await self.backend.run(request)
         return outcome_to_dict(outcome)
+
+    async def hurry(self) -> None:
+        """Hand the jobs in flight back to the queue now (a second Ctrl-C); ``close`` then returns soon."""
+        if self._worker is not None:
+            await hand_back(self._worker)
 
     async def close(self) -> None:
         """Finish running sandbox jobs and stop."""

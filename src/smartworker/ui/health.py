@@ -85,10 +85,10 @@ class Health:
         return Part("Redis", "up", self.service.queues.settings.queue_prefix + ":" + self.service.queues.names.main)
 
     async def _database(self) -> Part:
-        probe: Callable[[], Awaitable[bool]] | None = self.service.extras.get("database_probe")
-        if probe is None:
+        state = await self.service.database_state()
+        if state == "not configured":
             return Part("PostgreSQL", "not configured", "the failure memory is off")
-        return Part("PostgreSQL", "up" if await probe() else "down", "failure memory")
+        return Part("PostgreSQL", state, "failure memory")
 
     async def _sandbox_probe(self) -> Part:
         from smartworker.errors import SmartWorkerError
@@ -104,7 +104,7 @@ class Health:
 
     async def _llm_probe(self) -> Part:
         settings = self.service.settings
-        url: str | None = settings.ai_service_url or self.service.extras.get("llm_url")
+        url = settings.ai_service_url or (self.service.llm.url if self.service.llm else None)
         if not url:
             return Part("LLM", "not configured", "set AI_SERVICE_URL or install the local model")
         headers = {"Authorization": f"Bearer {settings.ai_api_key}"} if settings.ai_api_key else {}

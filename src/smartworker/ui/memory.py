@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from psycopg.rows import dict_row
 
 from smartworker.redaction import redact_text
 
 if TYPE_CHECKING:
-    from smartworker.memory.store import Match, MemoryStore
+    from psycopg import AsyncConnection
+
+    from smartworker.memory.interface import FailureMemory
+    from smartworker.memory.store import Match
 
 #: Signatures, most frequent first: how often each failed, how often it was resolved, and the
 #: latest resolution summary.
@@ -65,20 +68,29 @@ class Similar:
     reason: str
 
 
-async def groups(store: MemoryStore, limit: int = 50) -> list[Group]:
+def _connection(store: FailureMemory) -> AsyncConnection[Any]:
+    """The PostgreSQL connection behind the memory: these summaries are SQL of the dashboard's own."""
+    from smartworker.memory.store import MemoryStore
+
+    if not isinstance(store, MemoryStore):
+        raise TypeError("the dashboard's memory summaries need the PostgreSQL store")
+    return store.connection
+
+
+async def groups(store: FailureMemory, limit: int = 50) -> list[Group]:
     """The most frequent failure signatures."""
-    async with store.connection.cursor(row_factory=dict_row) as cur:
+    async with _connection(store).cursor(row_factory=dict_row) as cur:
         await cur.execute(GROUPS_SQL, {"limit": limit})
         rows = await cur.fetchall()
     return [Group(redact_text(r["signature"]), redact_text(r["name"]), int(r["failures"]), int(r["resolved"]),
                   r["last_failed"], redact_text(r["resolution"] or "")) for r in rows]
 
 
-async def counts(store: MemoryStore, hashes: list[str]) -> dict[str, int]:
+async def counts(store: FailureMemory, hashes: list[str]) -> dict[str, int]:
     """How many remembered failures share each signature hash."""
     if not hashes:
         return {}
-    async with store.connection.cursor(row_factory=dict_row) as cur:
+    async with _connection(store).cursor(row_factory=dict_row) as cur:
         await cur.execute(COUNTS_SQL, {"hashes": hashes})
         rows = await cur.fetchall()
     return {str(r["signature_hash"]): int(r["failures"]) for r in rows}
@@ -102,7 +114,7 @@ def _similar(match: Match, winner_id: int | None) -> Similar:
     )
 
 
-async def similar(store: MemoryStore, error: str, traceback: str | None, job_name: str | None) -> list[Similar]:
+async def similar(store: FailureMemory, error: str, traceback: str | None, job_name: str | None) -> list[Similar]:
     """Past failures like the pasted error, the elected one first."""
     found = await store.search_text(error, traceback or None, job_name or None, resolved_only=False)
     winner_id = found.winner.failure.id if found.winner else None
