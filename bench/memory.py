@@ -179,10 +179,12 @@ def live_inserts(conn: psycopg.Connection[Any], synth: Synth, count: int) -> flo
     t0 = time.perf_counter()
     for i in range(count):
         with conn.transaction():
-            row = conn.execute(q("upsert_failure"), {
+            # Distinct occurrence keys: every insert is a new failure with its chunks.
+            row = conn.execute(q("insert_failure"), {
                 "queue": "live", "job_id": str(i), "name": "live_job", "data": json.dumps({}),
                 "opts": json.dumps({}), "exception_type": "KeyError", "reason": "x", "traceback": "",
-                "attempts": 1, "signature": "KeyError: x", "signature_hash": "0"}).fetchone()
+                "attempts": 1, "signature": "KeyError: x", "signature_hash": "0", "key": f"live-{i}",
+                "samples": 10}).fetchone()
             assert row is not None
             with conn.cursor() as cur:
                 cur.executemany(q("insert_chunk"), [

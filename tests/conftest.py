@@ -63,6 +63,8 @@ def make_settings(redis_url: str, queue_name: str, tmp_path: Path) -> Callable[.
             "job_backoff_ms": 10,
             "hazard_testing": True,
             "shutdown_timeout_s": 5.0,
+            # As in CI, whose venv has no local model: a test asks for an LLM (the scripted server) itself.
+            "ai_local_llm": False,
         }
         base.update(overrides)
         return load_settings(**base)
@@ -82,6 +84,6 @@ async def service(make_settings: Callable[..., Settings]) -> AsyncIterator[Any]:
     try:
         yield svc
     finally:
-        for queue in (svc.queues.main, svc.queues.dlq, svc.queues.reasoning, svc.queues.sandbox):
+        for queue in (svc.queues.main, svc.queues.dlq, svc.queues.reasoning, svc.queues.sandbox, svc.queues.memory):
             await queue.obliterate(force=True)
         await svc.close()

@@ -60,6 +60,11 @@ async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memo
         "tokens": [record.prompt_tokens, record.completion_tokens],
         "candidates": len(record.candidates),
         "rejections": [c.rejected for c in record.candidates if c.rejected],
+        # The vetoing gate of each candidate turned down ("-" for one that passed every veto), and the
+        # inform gates that said no: reasoning/gates.py.
+        "gates": [_veto(c.gates) for c in record.candidates],
+        "informed": sorted({row["name"] for c in record.candidates for row in c.gates
+                            if row["policy"] == "inform" and row["outcome"] == "failed"}),
         # What became of each candidate, and the contract review's answer where one was asked.
         "trail": await _trail(case, record),
         "reason": reason,
@@ -73,10 +78,16 @@ async def _trail(case: Case, record: FixRecord) -> list[dict[str, Any]]:
     them), also whether the hidden acceptance check passes: how often the review is right."""
     trail: list[dict[str, Any]] = []
     for candidate in record.candidates:
-        step: dict[str, Any] = {"outcome": candidate.rejected or candidate.verdict, "review": candidate.review}
+        step: dict[str, Any] = {"outcome": candidate.rejected or candidate.verdict, "review": candidate.review,
+                                "model": candidate.model, "gates": candidate.gates}
         if candidate.review is not None and candidate.diff:
             files = await asyncio.to_thread(files_from_diff, case, candidate.diff)
             report = await asyncio.to_thread(check_acceptance, case, files) if files is not None else None
             step["acceptance"] = None if report is None else report.passed
         trail.append(step)
     return trail
+
+
+def _veto(rows: list[dict[str, Any]]) -> str:
+    """The vetoing gate that turned a candidate down, "-" when none did (or none ran: an LLM error)."""
+    return next((r["name"] for r in rows if r["policy"] == "veto" and r["outcome"] == "failed"), "-")

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -102,12 +103,19 @@ def api() -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    processes: Annotated[int | None, typer.Option(
+        "--processes", "-p", help="processes working the main queue (default: one per core)")] = None,
+) -> None:
     """Run only the workers."""
     from smartworker.runner import run
+    from smartworker.scaleout import MAX_PROCESSES, default_processes
 
+    count = default_processes() if processes is None else processes
+    if not 1 <= count <= MAX_PROCESSES:
+        _fail(f"--processes: must be between 1 and {MAX_PROCESSES}, got {count}")
     settings = _settings()
-    _run(lambda: run(settings, api=False, worker=True))
+    _run(lambda: run(settings, api=False, worker=True, processes=count))
 
 
 @app.command()
@@ -243,17 +251,53 @@ def fix(
                 sandbox.check()
             except SandboxUnavailableError as exc:
                 sandbox = UnavailableSandbox(exc.message)
-            return await service.resolver(sandbox).resolve(dlq_id)
+            resolver = service.resolver(sandbox)
+            watch = asyncio.create_task(_watch_progress(resolver.records, dlq_id))
+            try:
+                return await resolver.resolve(dlq_id)
+            finally:
+                watch.cancel()
         finally:
             if model is not None:
                 await model.stop()
             await service.close()
 
+    from smartworker.reasoning.progress import view
+
     record = _run(go)
-    console.print(f"fix {record.id}: {record.status.value} ({record.reason})", highlight=False)
+    done = view(record.to_dict())
+    console.print(f"fix {record.id}: {record.status.value} ({record.reason}) after {done['elapsed_s']:.0f} s, "
+                  f"{done['tokens']:,} tokens", highlight=False)
     if record.diff:
         print(record.diff)
     raise typer.Exit(0 if record.fixed else 1)
+
+
+#: While a resolution runs, its progress is printed when the phase changes, and at least this often.
+PROGRESS_EVERY_S = 15.0
+
+
+async def _watch_progress(records: Any, dlq_id: str) -> None:
+    """Print the running resolution's progress (reasoning/progress.py) for ``smartworker fix``."""
+    from smartworker.reasoning.progress import view
+    from smartworker.shutdown import check_cancelled
+
+    shown, last = "", 0.0
+    while True:
+        await asyncio.sleep(1.0)
+        check_cancelled()
+        try:
+            _, newest = await records.page(1, 5)
+        except Exception:  # noqa: S112 - a progress line is a nicety; the resolution reports its own errors
+            continue
+        record = next((r for r in newest if r.dlq_id == dlq_id and r.status.value == "running"), None)
+        if record is None:
+            continue
+        now = view(record.to_dict())
+        key = f"{now['phase']} {now['candidate']}"
+        if key != shown or time.monotonic() - last >= PROGRESS_EVERY_S:
+            console.print(f"  {now['text']}", highlight=False)
+            shown, last = key, time.monotonic()
 
 
 #: ``smartworker fix STEP FIX_ID``: the review steps of a verified fix (smartworker.fixes.review).

@@ -15,6 +15,7 @@ OWN_PREFIX = "smartworker"
 SANDBOX_SUFFIX = "-sandbox"
 DLQ_SUFFIX = "-dlq"
 REASONING_SUFFIX = "-reasoning"
+MEMORY_SUFFIX = "-memory"
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,15 @@ class QueueNames:
         return self.main + REASONING_SUFFIX
 
     @property
+    def memory(self) -> str:
+        """Final failures to store in the failure memory (``remember`` jobs), apart from resolutions
+        so a storm of failures never delays one."""
+        return self.main + MEMORY_SUFFIX
+
+    @property
     def all(self) -> tuple[str, ...]:
         """Every queue, main first."""
-        return (self.main, self.sandbox, self.dlq, self.reasoning)
+        return (self.main, self.sandbox, self.dlq, self.reasoning, self.memory)
 
 
 def dlq_job_id(source_queue: str, source_id: str) -> str:
@@ -89,9 +96,10 @@ def fix_index() -> str:
     return f"{OWN_PREFIX}:fixes"
 
 
-def fix_inflight(handler: str, signature_hash: str) -> str:
-    """Marker for an in-flight resolution of one handler + error signature."""
-    return f"{OWN_PREFIX}:fix-inflight:{handler}:{signature_hash}"
+def fix_inflight(queue: str, handler: str, signature_hash: str) -> str:
+    """Marker for an in-flight resolution of one queue's handler + error signature (two systems, or two
+    main queues, on one Redis resolve their own failures)."""
+    return f"{OWN_PREFIX}:fix-inflight:{queue}:{handler}:{signature_hash}"
 
 
 def llm_outage(queue: str) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 import structlog
 
+from smartworker.telemetry import log_ids
+
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     # Late import: redaction is a leaf module, but logging is configured before anything else.
@@ -42,6 +44,7 @@ def configure(*, production: bool, level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
+            log_ids,  # trace_id and span_id while tracing is on (after _redact: they are no secrets)
             structlog.processors.format_exc_info,
             renderer,
         ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -24,7 +25,9 @@ from smartworker.config import Settings
 from smartworker.errors import ConflictError, InvalidJobOptionsError, JobNotFoundError
 from smartworker.jobs import JobStatus
 from smartworker.logs import get_logger
+from smartworker.metrics import moved_to_dlq
 from smartworker.options import checked_schedule, parse_options
+from smartworker.telemetry import TELEMETRY_OPTIONS, produce
 
 log = get_logger(__name__)
 
@@ -41,6 +44,11 @@ _REASONING_OPTS: dict[str, Any] = {
     "removeOnComplete": 1000,
     "removeOnFail": 1000,
 }
+
+
+#: ``Queues.move_many_to_dlq``'s hook: given dead jobs, stores what it can in the memory and
+#: answers with the DLQ ids it stored.
+StoreHook = Callable[[list["DeadJob"]], Awaitable[set[str]]]
 
 
 def now_ms() -> int:
@@ -118,7 +126,7 @@ class Queues:
         self.settings = settings
         self.redis_url = redis_url
         self.names = keys.QueueNames(settings.queue_name)
-        # One pooled client for our keys and the four queues. Every command is bounded and not
+        # One pooled client for our keys and the queues. Every command is bounded and not
         # retried: BullMQ's own client retries 20 times over minutes, so an API call with Redis
         # down hung for over 30 s, and a request its client had given up on ran when Redis came
         # back. A connection Redis closed is replaced when it is next taken from the pool.
@@ -130,10 +138,13 @@ class Queues:
         self.dlq = Queue(self.names.dlq, opts)
         self.reasoning = Queue(self.names.reasoning, opts)
         self.sandbox = Queue(self.names.sandbox, opts)
+        self.memory = Queue(self.names.memory, opts)
+        #: failed jobs the batch move could not read, each reported once
+        self._unreadable: set[str] = set()
 
     async def close(self) -> None:
         """Close every connection."""
-        for queue in (self.main, self.dlq, self.reasoning, self.sandbox):
+        for queue in (self.main, self.dlq, self.reasoning, self.sandbox, self.memory):
             await queue.close()
         await self.redis.aclose()
 
@@ -153,7 +164,7 @@ class Queues:
 
     async def enqueue(self, name: str, data: dict[str, Any], opts: dict[str, Any] | None = None) -> str:
         """Add a job to the main queue and return its id."""
-        job = await self.main.add(name, data, cast(Any, self.job_options(opts)))
+        job = await produce(self.main, name, data, cast(Any, self.job_options(opts)))  # span, trace context
         return str(job.id)
 
     # -- inspecting -------------------------------------------------------------------------------
@@ -231,56 +242,137 @@ class Queues:
         Returns True when this call moved it. Safe to call from the ``failed`` event (which fires on
         every attempt), from the sweeper, and from several workers at once.
         """
-        lock = keys.dlq_move_lock(self.names.main, job_id)
-        if not await self.redis.set(lock, "1", nx=True, px=_MOVE_LOCK_MS):
-            return False
-        try:
-            # Only the failed set holds final failures; delayed/waiting jobs still have attempts.
-            if await self.job_state(job_id) is not JobStatus.FAILED:
-                return False
-            job = await Job.fromId(self.main, job_id)
-            if job is None:
-                return False
-            record = {
-                "job": {
-                    "id": job_id,
-                    "name": job.name,
-                    "data": job.data,
-                    "opts": _plain_opts(job.opts),
-                    "queue": self.names.main,
-                    "timestamp": job.timestamp,
-                },
-                "failure": {
-                    "failedReason": job.failedReason or "",
-                    "stacktrace": job.stacktrace,
-                    "attemptsMade": job.attemptsMade,
-                    "processedOn": job.processedOn or None,
-                    "finishedOn": job.finishedOn or None,
-                },
-                "movedOn": now_ms(),
-            }
-            dlq_id = await self._dlq_id_for(job_id, job.timestamp)
-            await self.dlq.add(job.name, record, cast(Any, {"jobId": dlq_id, "attempts": 1}))
-            if wants_fix(job.data):
-                await self.request_fix(dlq_id, again=True)
-            else:
-                # Every final failure goes to memory; a resolution request does that itself.
-                await self.reasoning.add("remember", {"dlqId": dlq_id},
-                                         cast(Any, {**_REASONING_OPTS, "jobId": keys.remember_job_id(
-                                             self.names.main, job_id)}))
-            await self.main.remove(job_id)
-            return True
-        finally:
-            await self.redis.delete(lock)
+        return await self.move_many_to_dlq([job_id]) == 1
 
-    async def _dlq_id_for(self, job_id: str, timestamp: Any) -> str:
-        """The DLQ id of a failed job: derived from its id, so a second move of the same failure is a
-        no-op; a later job that reused a caller's ``jobId`` gets its own entry (its creation time added)."""
-        dlq_id = keys.dlq_job_id(self.names.main, job_id)
-        earlier = await self.dead_job(dlq_id)
-        if earlier is None or earlier.timestamp == _count(timestamp):
-            return dlq_id
-        return f"{dlq_id}__{timestamp}"
+    async def move_many_to_dlq(self, job_ids: list[str], store: StoreHook | None = None) -> int:
+        """Move final failures of the main queue to the DLQ, each once; how many this call moved.
+
+        In order: a short lock per job (two racing moves move it once), the check that it sits in
+        the failed set (delayed or waiting jobs still have attempts), its DLQ copy, its memory job,
+        its removal, the unlock. Each step is taken for the whole batch in one round trip: the
+        failure mover takes up to a few hundred at a time in a storm, where eight round trips per
+        job cost the Redis that the main queue shares more than the work they carry. A job that
+        asked for a resolution gets its request instead of a memory job (``request_fix`` looks at
+        earlier resolutions first, one job at a time); a job whose copy could not be added stays in
+        the failed set for the next look.
+
+        ``store``, when given, is offered the dead jobs once their DLQ copies exist and answers
+        with the DLQ ids it stored in the memory itself; only the others get a ``remember`` job.
+        A storm's repeats are counted so with one statement instead of a queued job each (about
+        forty Redis commands). A store that fails stores nothing: every job then gets its job.
+        """
+        ids = [str(i) for i in job_ids]
+        locks = {i: keys.dlq_move_lock(self.names.main, i) for i in ids}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for lock in locks.values():
+                pipe.set(lock, "1", nx=True, px=_MOVE_LOCK_MS)
+            taken = await pipe.execute()
+        mine = [i for i, got in zip(ids, taken, strict=True) if got]
+        if not mine:
+            return 0
+        try:
+            return await self._move_locked(mine, store)
+        finally:
+            await self.redis.delete(*(locks[i] for i in mine))
+
+    async def _move_locked(self, ids: list[str], store: StoreHook | None) -> int:
+        """The batch move's steps for jobs whose move locks this call holds."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.zscore(self.main.keys["failed"], job_id)  # in the failed set: a final failure
+                pipe.hgetall(self.main.toKey(job_id))
+                pipe.hgetall(self.dlq.toKey(keys.dlq_job_id(self.names.main, job_id)))
+            found = await pipe.execute()
+        plain: list[tuple[str, Job, str]] = []
+        asking: list[tuple[str, Job, str]] = []
+        for n, job_id in enumerate(ids):
+            score, raw, earlier = found[3 * n:3 * n + 3]
+            if score is None or not raw:
+                continue
+            try:
+                job = Job.fromJSON(self.main, raw, job_id)
+            except _UNREADABLE as exc:
+                # Another producer's shape BullMQ cannot read: it stays in the failed set (its
+                # own view, GET /jobs/{id}, shows why) and does not hold the rest of the batch up.
+                if job_id not in self._unreadable:
+                    if len(self._unreadable) >= 1024:  # ids long gone
+                        self._unreadable.clear()
+                    self._unreadable.add(job_id)
+                    log.warning("failed job not moved to the DLQ: BullMQ cannot read it", job_id=job_id,
+                                error=f"{type(exc).__name__}: {exc}")
+                continue
+            dlq_id = keys.dlq_job_id(self.names.main, job_id)
+            dlq_id = _dlq_id_after(dlq_id, _dead_from_raw(self.dlq, dlq_id, earlier), job.timestamp)
+            (asking if wants_fix(job.data) else plain).append((job_id, job, dlq_id))
+        added = await self._add_copies(plain, store)
+        for job_id, job, dlq_id in asking:
+            try:
+                await self.dlq.add(job.name, _dead_record(self.names.main, job_id, job),
+                                   cast(Any, {"jobId": dlq_id, "attempts": 1}))
+                await self.request_fix(dlq_id, again=True)
+            except Exception as exc:  # it stays failed for the next look; the batch's others go on
+                log.warning("DLQ move failed; the job stays failed for the next look", job_id=job_id,
+                            error=f"{type(exc).__name__}: {exc}")
+                continue
+            added.append((job_id, job))
+        if not added:
+            return 0
+        remove = self.main.backend.scripts.commands["removeJob"]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id, _ in added:
+                # Queue.remove's call (children too), sent with the batch's others.
+                await remove(keys=[self.main.toKey(job_id), self.main.keys["repeat"]],
+                             args=[job_id, 1, self.main.keys[""]], client=pipe)
+            removed = await pipe.execute(raise_on_error=False)
+        # 1: removed. Anything else (-8 for a job scheduler's job, 0 for a locked one) leaves the job
+        # in the failed set, and the next look moves it again (the same DLQ copy and memory job).
+        moved = [job for (_, job), result in zip(added, removed, strict=True) if result == 1]
+        for job in moved:
+            moved_to_dlq(self.names.main, job.name)
+        return len(moved)
+
+    async def _add_copies(self, moves: list[tuple[str, Job, str]], store: StoreHook | None) -> list[tuple[str, Job]]:
+        """DLQ copies of ``moves``, then memory jobs for those ``store`` did not take; the moves done."""
+        if not moves:
+            return []
+        records = [_dead_record(self.names.main, job_id, job) for job_id, job, _ in moves]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for (_, job, dlq_id), record in zip(moves, records, strict=True):
+                # What Queue.add sends, queued on the pipeline (bullmq's addBulk does the same).
+                await self.dlq.backend.scripts.addJob(Job(self.dlq, job.name, record, {"jobId": dlq_id, "attempts": 1}),
+                                                      pipe)
+            copies = await pipe.execute(raise_on_error=False)
+        copied = [(move, record) for move, record, result in zip(moves, records, copies, strict=True)
+                  if self._added(move[0], result)]
+        stored: set[str] = set()
+        if store is not None and copied:
+            try:
+                stored = await store([DeadJob.from_record(dlq_id, record) for (_, _, dlq_id), record in copied])
+            except Exception as exc:  # the memory jobs below store them instead
+                log.warning("memory unavailable to the DLQ move; queued for the memory worker",
+                            error=f"{type(exc).__name__}: {exc}")
+        queued = [(job_id, job, dlq_id) for (job_id, job, dlq_id), _ in copied if dlq_id not in stored]
+        done = [(job_id, job) for (job_id, job, dlq_id), _ in copied if dlq_id in stored]
+        if queued:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for job_id, _, dlq_id in queued:
+                    remember = Job(self.memory, "remember", {"dlqId": dlq_id}, self._remember_opts(job_id))
+                    await self.memory.backend.scripts.addJob(remember, pipe)
+                results = await pipe.execute(raise_on_error=False)
+            done += [(job_id, job) for (job_id, job, _), result in zip(queued, results, strict=True)
+                     if self._added(job_id, result)]
+        return done
+
+    @staticmethod
+    def _added(job_id: str, result: Any) -> bool:
+        """Whether an add's answer in a pipeline is a job id (else the move waits for the next look)."""
+        if isinstance(result, Exception) or (isinstance(result, int) and result < 0):
+            log.warning("DLQ move failed; the job stays failed for the next look", job_id=job_id, error=str(result))
+            return False
+        return True
+
+    def _remember_opts(self, job_id: str) -> dict[str, Any]:
+        return {**_REASONING_OPTS, "jobId": keys.remember_job_id(self.names.main, job_id)}
 
     async def request_fix(self, dlq_id: str, *, again: bool = False) -> str:
         """Durably ask the AI layer to resolve a dead job (a job on the reasoning queue).
@@ -309,22 +401,12 @@ class Queues:
 
     async def sweep_failed(self, limit: int = 100) -> int:
         """Move every job left in the main queue's failed set to the DLQ (crash recovery)."""
-        moved = 0
         ids = await self.main.backend.getRanges(["failed"], 0, limit - 1, True)
-        for job_id in ids:
-            if await self.move_to_dlq(str(job_id)):
-                moved += 1
-        return moved
+        return await self.move_many_to_dlq([str(i) for i in ids])
 
     async def dead_job(self, dlq_id: str) -> DeadJob | None:
         """One DLQ entry, or None (also for an entry that is not ours to read)."""
-        try:
-            job = await Job.fromId(self.dlq, dlq_id)
-            if job is None or not isinstance(job.data, dict):
-                return None
-            return DeadJob.from_record(dlq_id, job.data)
-        except _UNREADABLE:
-            return None
+        return _dead_from_raw(self.dlq, dlq_id, await self.dlq.backend.getJobData(dlq_id) or {})
 
     async def list_dead(self, page: int, size: int) -> tuple[int, list[DeadJob]]:
         """A page (1-based) of DLQ entries, newest first, with the total."""
@@ -378,6 +460,8 @@ def usable_options(opts: dict[str, Any]) -> dict[str, Any]:
     """
     kept: dict[str, Any] = {}
     for key, value in _plain_opts(opts).items():
+        if key in TELEMETRY_OPTIONS:  # the dead job's trace context: its retry is a message of its own
+            continue
         try:
             parse_options({**kept, key: value})
         except InvalidJobOptionsError as exc:
@@ -408,3 +492,44 @@ def _count(value: Any) -> int | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return number if -(2**63) <= number < 2**63 else None
+
+
+def _dead_record(queue: str, job_id: str, job: Job) -> dict[str, Any]:
+    """What a DLQ job carries as its data: the failed job and its whole failure."""
+    return {
+        "job": {
+            "id": job_id,
+            "name": job.name,
+            "data": job.data,
+            "opts": _plain_opts(job.opts),
+            "queue": queue,
+            "timestamp": job.timestamp,
+        },
+        "failure": {
+            "failedReason": job.failedReason or "",
+            "stacktrace": job.stacktrace,
+            "attemptsMade": job.attemptsMade,
+            "processedOn": job.processedOn or None,
+            "finishedOn": job.finishedOn or None,
+        },
+        "movedOn": now_ms(),
+    }
+
+
+def _dlq_id_after(dlq_id: str, earlier: DeadJob | None, timestamp: Any) -> str:
+    """The DLQ id of a failed job: derived from its id, so a second move of the same failure is a
+    no-op; a later job that reused a caller's ``jobId`` gets its own entry (its creation time added)."""
+    if earlier is None or earlier.timestamp == _count(timestamp):
+        return dlq_id
+    return f"{dlq_id}__{timestamp}"
+
+
+def _dead_from_raw(dlq: Queue, dlq_id: str, raw: dict[str, Any]) -> DeadJob | None:
+    """``Queues.dead_job`` of a DLQ job's hash read already."""
+    try:
+        job = Job.fromJSON(dlq, raw, dlq_id) if raw else None
+        if job is None or not isinstance(job.data, dict):
+            return None
+        return DeadJob.from_record(dlq_id, job.data)
+    except _UNREADABLE:
+        return None

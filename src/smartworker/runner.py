@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from smartworker import metrics, telemetry
 from smartworker.config import Settings
 from smartworker.errors import ConfigurationError, SandboxUnavailableError, SmartWorkerError
 from smartworker.logs import get_logger
@@ -390,20 +391,27 @@ def _how(how: str, pid: int | None) -> str:
     return f"{said} (pid {pid})" if pid else said
 
 
-async def run(settings: Settings, *, api: bool, worker: bool, exclusive: bool = False) -> None:
+async def run(settings: Settings, *, api: bool, worker: bool, exclusive: bool = False, processes: int = 1) -> None:
     """Run the API and/or the workers until SIGTERM or Ctrl-C, then shut down in order.
+
+    ``processes`` > 1: that many processes work the main queue, this one and children (scaleout.py).
 
     ``exclusive`` (``up``): take the data dir's lock, so a second ``up`` there is refused, and
     write the run state that CLI commands use to find this system.
     """
     from smartworker import __version__
+    from smartworker.memory.intake import RememberWorker
+    from smartworker.memory.intake_process import INTAKE_NICE
     from smartworker.reasoning.consumer import ReasoningWorker
     from smartworker.sandbox.base import create_sandbox
     from smartworker.sandbox.queue import SandboxWorker
+    from smartworker.scaleout import INTAKE_PROCESS_ENV, WorkerProcesses
     from smartworker.worker import JobWorker
 
     report = Report(settings)
     data_dir = data_path(settings)
+    metrics.setup(settings, data_dir)  # before any job runs (issue 24)
+    telemetry.setup(settings)
     lock: DataDirLock | None = None
     if exclusive:
         lock = DataDirLock(data_dir)
@@ -466,15 +474,30 @@ async def run(settings: Settings, *, api: bool, worker: bool, exclusive: bool = 
                 else:
                     state.llm_url = settings.ai_service_url
                 with report.phase("workers") as facts:
-                    parts: list[Part] = [JobWorker(settings, service.queues, service.registry),
+                    intake: Part = RememberWorker(settings, service.queues, None)  # no memory: jobs dropped
+                    dsn = service.database_url or settings.database_dsn()
+                    if service.memory is not None and dsn is not None:
+                        # DLQ moves and memory intake in a child at a lower priority (intake_process.py).
+                        intake = WorkerProcesses(1, service.queues.redis_url, settings.shutdown_timeout_s,
+                                                 module="smartworker.memory.intake_process",
+                                                 env={"DATABASE_URL": dsn}, nice=INTAKE_NICE)
+                    parts: list[Part] = [JobWorker(settings, service.queues, service.registry,
+                                                   move_failures=isinstance(intake, RememberWorker)),
+                                         intake,
                                          ReasoningWorker(settings, service.queues, service.resolver())]
                     if service.sandbox_unavailable is None:
                         parts.append(SandboxWorker(settings, service.queues, backend))
+                    if processes > 1:  # drained right after this process's own JobWorker
+                        # With an intake process, the children leave their failures to it as well.
+                        moved = {INTAKE_PROCESS_ENV: "0" if isinstance(intake, RememberWorker) else "1"}
+                        parts.insert(1, WorkerProcesses(processes - 1, service.queues.redis_url,
+                                                        settings.shutdown_timeout_s, env=moved))
                     # Closed in this order too: no new jobs, then the resolution in flight, then its sandbox runs.
                     for part in parts:
                         await part.start()
                         workers.append(part)
-                    facts["detail"] = f"queue {service.queues.names.main}: {settings.worker_concurrency} at a time"
+                    facts["detail"] = (f"queue {service.queues.names.main}: {settings.worker_concurrency} at a time"
+                                       + (f" in each of {processes} processes" if processes > 1 else ""))
             api_url: str | None = None
             access: str | None = None
             if api and sock is not None:

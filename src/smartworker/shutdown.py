@@ -34,6 +34,31 @@ T = TypeVar("T")
 STEP_TIMEOUT_S = 20.0
 
 
+def check_cancelled() -> None:
+    """Raise CancelledError when someone cancelled the running task, even if the cancellation was lost.
+
+    A cancel() that lands while a Redis call's own read timeout fires can be taken for that timeout
+    (asyncio.timeout in Python 3.11), which the client then retries: the call returns normally and the
+    task, still marked as cancelling, loops on while its canceller waits for it. Seen as a worker close
+    that hung in CI. Background loops call this once per round.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def stop_tasks(tasks: list[asyncio.Task[Any]], timeout: float, what: str) -> None:
+    """Cancel ``tasks`` and wait up to ``timeout`` s for them; name those that are still running."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    if pending:
+        log.error("background tasks did not stop; leaving them", of=what,
+                  tasks=sorted(task.get_name() for task in pending), timeout_s=timeout)
+
+
 async def in_daemon_thread(fn: Callable[[], T]) -> T:
     """Run a blocking call in a daemon thread: awaitable, and never in the way of the exit."""
     loop = asyncio.get_running_loop()

@@ -14,17 +14,20 @@ import uuid
 from typing import Any
 
 import structlog
-from bullmq import Job, UnrecoverableError, Worker
+from bullmq import Job, UnrecoverableError
 
 from smartworker import keys
 from smartworker.config import Settings
 from smartworker.errors import UnknownHandlerError
+from smartworker.fetch_next import WakingFetchNextWorker
 from smartworker.fixes.reload import watch_code
 from smartworker.jobs import HandlerRegistry, JobInfo, bound_job
+from smartworker.log_budget import LogBudget
 from smartworker.logs import get_logger
+from smartworker.metrics import consumed
 from smartworker.options import stored_options_problem
 from smartworker.queues import Queues, now_ms
-from smartworker.shutdown import hand_back
+from smartworker.shutdown import check_cancelled, hand_back, stop_tasks
 
 log = get_logger(__name__)
 
@@ -35,25 +38,40 @@ RECENT_MAX_BYTES = 64 * 1024
 #: Keep at most one successful input per handler per this many seconds.
 RECENT_EVERY_S = 1.0
 HEARTBEAT_S = 5.0
+#: How long close() waits for bullmq's own close after the in-flight jobs went back to the queue.
+CLOSE_GRACE_S = 10.0
+#: How long close() waits for the heartbeat, sweeper and code watcher to stop once cancelled.
+BACKGROUND_STOP_S = 5.0
 #: A worker whose last beat is older than this is not counted as live.
 HEARTBEAT_STALE_MS = 15_000
 SWEEP_S = 10.0
 #: Minutes of per-minute completed/failed counts BullMQ keeps (one day, ~10 KB per kind).
 METRICS_MINUTES = 1440
+#: "job failed" lines per second for one handler and exception type; the rest are counted.
+FAILURE_LOGS_PER_S = 5
+
+
+class MainWorker(WakingFetchNextWorker):
+    """The main queue's BullMQ worker."""
 
 
 class JobWorker:
     """Runs handlers for the main queue with BullMQ's worker."""
 
-    def __init__(self, settings: Settings, queues: Queues, registry: HandlerRegistry) -> None:
+    def __init__(self, settings: Settings, queues: Queues, registry: HandlerRegistry, *,
+                 move_failures: bool = True) -> None:
+        """``move_failures``: move final failures to the DLQ (as they happen, and a periodic sweep
+        for those a crash left). Off when an intake process does both (memory/intake_process.py)."""
         self.settings = settings
+        self.move_failures = move_failures
         self.queues = queues
         self.registry = registry
         self.id = uuid.uuid4().hex[:12]
-        self._worker: Worker | None = None
+        self._worker: MainWorker | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[None]] = []
         self._last_remembered: dict[str, float] = {}
+        self._failure_logs = LogBudget(FAILURE_LOGS_PER_S)
 
     async def start(self) -> None:
         """Start consuming the main queue."""
@@ -67,12 +85,16 @@ class JobWorker:
             # BullMQ counts finished jobs per minute in Redis (the dashboard's last-hour chart).
             "metrics": {"maxDataPoints": METRICS_MINUTES},
         }
-        self._worker = Worker(self.queues.names.main, self._process, opts)
-        self._worker.on("failed", self._on_failed)
+        # bullmq's Worker with Node's one-call complete-and-fetch (fetch_next.py) that wakes on time
+        # for delayed jobs and after idle periods (wakeup.py).
+        self._worker = MainWorker(self.queues.names.main, consumed(self.queues.names.main, self._process), opts)
+        if self.move_failures:
+            self._worker.on("failed", self._on_failed)
         self._worker.on("error", self._on_error)
         self._background = [
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
-            asyncio.create_task(self._sweep(), name="dlq-sweeper"),
+            # With move_failures off the intake process moves them, sweeping included.
+            *([asyncio.create_task(self._sweep(), name="dlq-sweeper")] if self.move_failures else []),
             # Re-imports the handlers when a fix is applied or deployed (fixes/reload.py).
             asyncio.create_task(watch_code(self.queues, self.settings.app_module, self.settings.app_root, self.id),
                                 name="code-watcher"),
@@ -88,9 +110,7 @@ class JobWorker:
         failed (``shutdown.hand_back``), so the next worker runs them at once and none is lost.
         """
         timeout = self.settings.shutdown_timeout_s if timeout is None else timeout
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await stop_tasks(self._background, BACKGROUND_STOP_S, "worker")
         if self._worker is not None:
             worker = self._worker
             closing = asyncio.ensure_future(worker.close())
@@ -99,7 +119,13 @@ class JobWorker:
                 log.warning("shutdown timeout: handing in-flight jobs back to the queue",
                             timeout_s=timeout, in_flight=len(worker.jobs))
                 await hand_back(worker)
-                await closing
+                # The handed-back jobs' tasks are cancelled; bullmq's close ends right after, unless
+                # a part of it is stuck on Redis. Never hang a shutdown on that.
+                done, _ = await asyncio.wait({closing}, timeout=CLOSE_GRACE_S)
+                if not done:
+                    log.error("worker did not close after handing its jobs back; leaving it",
+                              grace_s=CLOSE_GRACE_S, processing=len(worker.processing))
+                    closing.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.queues.redis.zrem(keys.worker_heartbeat(self.queues.names.main), self.id)
@@ -136,7 +162,10 @@ class JobWorker:
             return result
         except Exception as exc:
             final = attempt >= max(int(job.opts.get("attempts") or 1), 1) or isinstance(exc, UnrecoverableError)
-            log.warning("job failed", error=f"{type(exc).__name__}: {exc}", final=final)
+            suppressed = self._failure_logs.admit((job.name, type(exc).__name__, final))
+            if suppressed is not None:
+                log.warning("job failed", error=f"{type(exc).__name__}: {exc}", final=final,
+                            **({"suppressed": suppressed} if suppressed else {}))
             raise
         finally:
             structlog.contextvars.reset_contextvars(**bound)
@@ -179,6 +208,7 @@ class JobWorker:
     async def _heartbeat(self) -> None:
         key = keys.worker_heartbeat(self.queues.names.main)
         while True:
+            check_cancelled()
             try:
                 await self.queues.redis.zadd(key, {self.id: now_ms()})
                 await self.queues.redis.zremrangebyscore(key, 0, now_ms() - 4 * HEARTBEAT_STALE_MS)
@@ -188,6 +218,7 @@ class JobWorker:
 
     async def _sweep(self) -> None:
         while True:
+            check_cancelled()
             try:
                 moved = await self.queues.sweep_failed()
                 if moved:

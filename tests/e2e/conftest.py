@@ -30,7 +30,7 @@ def free_port() -> int:
 def clean_env(**extra: str) -> dict[str, str]:
     """The parent's environment without any SmartWorker setting, plus ``extra``."""
     prefixes = ("APP_", "AI_", "REDIS_", "DATABASE_", "SMARTWORKER_", "HAZARD_", "SANDBOX_", "MEMORY_", "JOB_",
-                "WORKER_", "FIX_")
+                "WORKER_", "FIX_", "OTEL_", "PROMETHEUS_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(extra)
     return env

@@ -35,9 +35,9 @@ expect = playwright_api.expect
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-LOGIN = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
-GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
-                           'normalise_email(data.get("email") or data.get("username") or "")')
+REMEMBER = (DEMO_APP_ROOT / "swdemo" / "remember.py").read_text()
+# The demo job's bug: an integer account id added to a string (swdemo/remember.py).
+GOOD_REMEMBER = REMEMBER.replace('"device:" + account["id"] + ":" + kind', 'f"device:{account[\'id\']}:{kind}"')
 SECRET = "hunter2-Zq81"  # a password inside job data: no page may show it
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -242,9 +242,9 @@ def test_dead_job_stack_trace_and_retry_through_confirmation(system: System, bro
 
 
 def test_fix_page_shows_diff_gates_and_live_phase(system: System, browser: Browser) -> None:
-    summary = "The job sends username, not email; the handler now falls back to username."
+    summary = "Account ids are integers; the device key now formats them."
     # The first reply waits, so the page is open while the fix runs.
-    system.llm.script(Step(text=reply_files(("swdemo/login.py", GOOD_LOGIN)), delay_s=6), "YES", summary)
+    system.llm.script(Step(text=reply_files(("swdemo/remember.py", GOOD_REMEMBER)), delay_s=6), "YES", summary)
     page = _log_in(browser, system, "operator")
     before = system.api("GET", "/fixes").json()["total"]
     system.api("GET", "/")  # the demo job: it asks for a fix
@@ -256,12 +256,12 @@ def test_fix_page_shows_diff_gates_and_live_phase(system: System, browser: Brows
     expect(page.locator("#fix-status")).to_have_text("fixed", timeout=90_000)
     page.wait_for_selector("#fix-diff")
     diff = page.inner_text("#fix-diff")
-    assert 'data.get("username")' in diff
+    assert "device:{account" in diff
     assert page.locator("#fix-diff .hl .gi").count() >= 1  # Pygments marked the added line
     assert page.inner_text("#fix-summary") == summary
     gates = page.locator("#candidate-1 tr.gate")
     names = [gates.nth(i).locator("td").first.inner_text() for i in range(gates.count())]
-    assert "sandbox re-run of the failed job" in names and "contract review" in names
+    assert "failing data veto" in names and "contract review inform" in names  # reasoning/gates.py: name, policy
     assert page.locator("#candidate-1 tr.gate-failed").count() == 0
     assert "wonderland" not in page.content()  # the demo job's password
     _shot(page, "fix")
@@ -272,12 +272,12 @@ def test_fix_page_shows_diff_gates_and_live_phase(system: System, browser: Brows
 
     # Memory: the failure is remembered with its resolution, and a pasted error finds it.
     page.click("nav a[href='/ui/memory']")
-    page.fill("#error", "AttributeError: 'NoneType' object has no attribute 'strip'")
+    page.fill("#error", 'TypeError: can only concatenate str (not "int") to str')
     page.fill("#job_name", "login")
     page.click("form.stack button")
     results = page.inner_text("table.similar")
-    assert "falls back to username" in results and "0." in results  # the resolution, with its score
-    assert "falls back to username" in page.inner_text("#memory-groups")
+    assert "now formats them" in results and "0." in results  # the resolution, with its score
+    assert "now formats them" in page.inner_text("#memory-groups")
     page.context.close()
 
 

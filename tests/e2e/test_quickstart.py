@@ -21,10 +21,9 @@ from tests.waiting import poll
 
 from smartworker.config import DEMO_APP_ROOT
 
-LOGIN = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
-GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
-                           'normalise_email(data.get("email") or data.get("username") or "")')
-SUMMARY = "The job sends username, not email; the handler now falls back to username."
+REMEMBER = (DEMO_APP_ROOT / "swdemo" / "remember.py").read_text()
+GOOD_REMEMBER = REMEMBER.replace('"device:" + account["id"] + ":" + kind', 'f"device:{account[\'id\']}:{kind}"')
+SUMMARY = "Account ids are integers now; the cache key formats the id instead of adding it to text."
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ def test_quick_start_from_a_clean_clone(clone: Path, data_dir: Path, llm: Script
                            cwd=clone, capture_output=True, text=True, timeout=60, check=True).stdout
     assert where.startswith(str(clone)), where  # the clone's code runs, not the checkout's
 
-    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", SUMMARY)
+    llm.script(reply_files(("swdemo/remember.py", GOOD_REMEMBER)), "YES", SUMMARY)
     proc = _up(clone, env, stop_all)
     base = f"http://127.0.0.1:{env['APP_PORT']}"
     wait_http(base + "/health", proc, timeout=60)
@@ -104,7 +103,7 @@ def _path_without_bwrap(tmp_path: Path) -> str:
 
 def test_without_bwrap_up_starts_and_says_the_sandbox_is_unavailable(
         clone: Path, tmp_path: Path, data_dir: Path, llm: ScriptedLLM, stop_all: list[subprocess.Popen[str]]) -> None:
-    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", SUMMARY)
+    llm.script(reply_files(("swdemo/remember.py", GOOD_REMEMBER)), "YES", SUMMARY)
     env = _env(clone, data_dir, llm, PATH=_path_without_bwrap(tmp_path))
     proc = _up(clone, env, stop_all)
     base = f"http://127.0.0.1:{env['APP_PORT']}"

@@ -16,17 +16,16 @@ from tests.waiting import poll
 
 from smartworker.config import DEMO_APP_ROOT
 
-LOGIN = (DEMO_APP_ROOT / "swdemo" / "login.py").read_text()
-GOOD_LOGIN = LOGIN.replace('normalise_email(data.get("email"))',
-                           'normalise_email(data.get("email") or data.get("username") or "")')
+REMEMBER = (DEMO_APP_ROOT / "swdemo" / "remember.py").read_text()
+GOOD_REMEMBER = REMEMBER.replace('"device:" + account["id"] + ":" + kind', 'f"device:{account[\'id\']}:{kind}"')
 
 
 def test_demo_job_is_fixed_remembered_and_reported(tmp_path: Path, data_dir: Path, llm: ScriptedLLM,
                                                     inbox: tuple[smtp_server.Inbox, int],
                                                     stop_all: list[subprocess.Popen[str]]) -> None:
     box, smtp_port = inbox
-    summary = "The job sends username, not email; the handler now falls back to username."
-    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", summary)
+    summary = "Account ids are integers now; the cache key formats the id instead of adding it to text."
+    llm.script(reply_files(("swdemo/remember.py", GOOD_REMEMBER)), "YES", summary)
     port = free_port()
     env = clean_env(APP_PORT=str(port), APP_DATA_DIR=str(data_dir), AI_SERVICE_URL=llm.url,
                     APP_SMTP_HOST="127.0.0.1", APP_SMTP_PORT=str(smtp_port), JOB_BACKOFF_MS="10",
@@ -45,7 +44,7 @@ def test_demo_job_is_fixed_remembered_and_reported(tmp_path: Path, data_dir: Pat
     assert brief["status"] == "fixed", brief
     assert brief["job_id"] == job_id and brief["summary"] == summary
     record = httpx.get(f"{base}/fixes/{brief['id']}").json()
-    assert 'data.get("username")' in record["diff"]
+    assert "f\"device:{account['id']}:{kind}\"" in record["diff"]
     assert record["candidates"][0]["outcome"]["status"] == "ok"
 
     mail = poll(lambda: box.messages and box.messages[-1], timeout=30)
@@ -58,17 +57,17 @@ def test_demo_job_is_fixed_remembered_and_reported(tmp_path: Path, data_dir: Pat
     assert stored["resolution_summary"] == summary and stored["data"]["password"] == "[REDACTED]"
     assert httpx.get(f"{base}/failures/{stored['id']}").json()["job_id"] == job_id
     found = httpx.post(base + "/memory/search", json={
-        "error": "AttributeError: 'NoneType' object has no attribute 'strip'", "job_name": "login"}).json()
+        "error": 'TypeError: can only concatenate str (not "int") to str', "job_name": "login"}).json()
     assert found["winner"]["failure"]["id"] == stored["id"]
     assert httpx.post(base + "/memory/search", json={"traceback": "x"}).status_code == 422
 
     # The same bug again: its prompt now carries the remembered resolution.
-    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", summary)
+    llm.script(reply_files(("swdemo/remember.py", GOOD_REMEMBER)), "YES", summary)
     httpx.get(base + "/")
     poll(lambda: httpx.get(base + "/fixes").json()["total"] == 2
          and all(f["status"] != "running" for f in httpx.get(base + "/fixes").json()["fixes"]), timeout=90)
     prompt: Any = llm.requests[0]["messages"][1]["content"]
-    assert "A similar failure fixed before" in prompt and "falls back to username" in prompt
+    assert "A similar failure fixed before" in prompt and "formats the id" in prompt
 
     # A dead job that did not ask for a fix can be sent to the resolver by hand.
     dead = httpx.post(base + "/job", json={"name": "login", "data": {"password": "x"}, "opts": {"attempts": 1}})

@@ -3,6 +3,7 @@ directory, and ``api`` and ``worker`` started together on a fresh data dir."""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 from tests.e2e.conftest import clean_env, finish, free_port, processes_of, smartworker, start_up, wait_http
 from tests.fakes import openai_server
-from tests.fakes.openai_server import reply_files
+from tests.fakes.openai_server import Step, reply_files
 from tests.waiting import poll
 
 from smartworker.config import DEMO_APP_ROOT
@@ -115,7 +116,8 @@ def test_fix_uses_the_model_server_that_already_runs(tmp_path: Path, data_dir: P
     good = login.replace('normalise_email(data.get("email"))',
                          'normalise_email(data.get("email") or data.get("username") or "")')
     with openai_server.running() as llm:
-        llm.script(reply_files(("swdemo/login.py", good)), "YES", "falls back to username")
+        # The answer takes a few seconds, so `fix` shows the resolution's progress while it waits.
+        llm.script(Step(text=reply_files(("swdemo/login.py", good)), delay_s=3.0), "YES", "falls back to username")
         port = llm.url.rsplit(":", 1)[1]
         up, base = _up(tmp_path, data_dir, stop_all, AI_LOCAL_LLM_PORT=port)
         dead = httpx.post(base + "/job", json={"name": "login", "opts": {"attempts": 1},
@@ -127,5 +129,8 @@ def test_fix_uses_the_model_server_that_already_runs(tmp_path: Path, data_dir: P
         fixed = run("fix", dlq_id, cwd=tmp_path, APP_DATA_DIR=str(data_dir), AI_LOCAL_LLM_PORT=port)
         assert fixed.returncode == 0, fixed.stdout + fixed.stderr
         assert "fixed" in fixed.stdout and llm.chat_calls >= 1
+        shown = " ".join(fixed.stdout.split())
+        assert "asking the model (candidate 1 of 4), " in shown  # the local model's sizing: 4 candidates
+        assert re.search(r"fixed \(.*\) after \d+ s, [\d,]+ tokens", shown), shown
     up.send_signal(signal.SIGTERM)
     finish(up, timeout=60)

@@ -88,7 +88,8 @@ def test_sigkill_mid_job_loses_nothing(tmp_path: Path, redis_url: str, queue_nam
     assert not marker.exists()
     second = smartworker("worker", env=env, cwd=tmp_path)
     stop_all.append(second)
-    poll(marker.exists, timeout=30)
+    # The handler opens the file, then writes its line: wait for the line, not for the file.
+    poll(lambda: marker.exists() and marker.read_text().endswith("\n"), timeout=30)
     assert len(marker.read_text().splitlines()) == 1
     assert '"total": 0' in state()
     second.send_signal(signal.SIGTERM)

@@ -15,12 +15,14 @@ import uvicorn
 def start(app: Any, port: int | None = None) -> tuple[str, uvicorn.Server, threading.Thread]:
     """Start ``app`` on ``port`` (default: a free loopback port); returns its base URL, the server and
     its thread (set ``should_exit`` to stop)."""
-    if port is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
+    # Bound here and handed to uvicorn: a free port picked, closed and bound again later could be
+    # taken in between by another server of the same run (seen with the corpus's parallel lanes).
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port or 0))
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:

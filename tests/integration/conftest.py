@@ -20,6 +20,8 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from tests.fakes import openai_server, smtp_server
+from tests.fakes.openai_server import ScriptedLLM
 
 from smartworker.config import Settings
 from smartworker.errors import SandboxUnavailableError, SmartWorkerError
@@ -117,3 +119,18 @@ async def store(database_dsn: str, memory_settings: Settings) -> AsyncIterator[M
     opened = await MemoryStore.open(memory_settings, provider=LocalEmbeddings(), dsn=database_dsn)
     yield opened
     await opened.close()
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLM]:
+    """An OpenAI-compatible server with scripted replies, one per test module (tests script it)."""
+    with openai_server.running() as state:
+        yield state
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[smtp_server.Inbox, int]]:
+    """An SMTP server catching every message, one per test module; yields its inbox and port."""
+    inbox, controller, port = smtp_server.start()
+    yield inbox, port
+    controller.stop()

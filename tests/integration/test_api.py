@@ -104,7 +104,7 @@ async def test_demo_job_fails_and_asks_for_fix(client: httpx.AsyncClient, servic
         page = (await client.get("/dlq", params={"page": 1, "size": 5})).json()
         assert page["total"] == 1 and page["page"] == 1 and page["size"] == 5
         dead = page["jobs"][0]
-        assert dead["name"] == "login" and "AttributeError" in dead["stacktrace"][-1]
+        assert dead["name"] == "login" and "TypeError" in dead["stacktrace"][-1]
         assert await service.queues.reasoning.getJobCountByTypes("waiting") == 1
         view = (await client.get(f"/jobs/{answer.json()['id']}")).json()
         assert view["state"] == "dead" and view["dlqId"] == dead["id"]
@@ -153,3 +153,33 @@ async def test_health_reports_workers(client: httpx.AsyncClient, service: Any) -
 
 async def _healthy(client: httpx.AsyncClient) -> bool:
     return (await client.get("/health")).status_code == 200
+
+
+async def test_health_says_loading_while_this_process_brings_its_model_up(client: httpx.AsyncClient,
+                                                                          service: Any) -> None:
+    """`up` assembles the bundled model before its server listens: /health says "loading" then, not
+    "down" (the ready banner says the model is loading at the same moment)."""
+    import asyncio
+
+    from smartworker.service import LLMEndpoint
+
+    assembled = asyncio.Event()
+
+    async def bring_up() -> float:
+        await assembled.wait()
+        raise RuntimeError("the model server exited")
+
+    worker = JobWorker(service.settings, service.queues, service.registry)
+    await worker.start()
+    service.llm = LLMEndpoint("http://127.0.0.1:9", asyncio.create_task(bring_up()))
+    try:
+        await wait_for(lambda: _healthy(client))
+        body = (await client.get("/health")).json()
+        assert (body["status"], body["llm"]) == ("ok", "loading")
+        assembled.set()
+        await asyncio.gather(service.llm.ready, return_exceptions=True)
+        # Once this process is done bringing it up, the state is what the server (or its absence) says.
+        assert (await client.get("/health")).json()["llm"] != "loading"
+    finally:
+        service.llm = None
+        await worker.close()

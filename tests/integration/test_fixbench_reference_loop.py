@@ -49,11 +49,12 @@ async def test_the_loop_fixes_every_reference_fix_but_the_known_rejections(histo
     settings = load_settings(redis_url=private_redis, queue_name=f"fixbench-{history}", data_dir=tmp_path,
                              smtp_host=None, ai_candidates=1, ai_timeout_s=30.0)
     queues = Queues(settings, private_redis)
+    sandbox = create_sandbox(settings)
     try:
-        rows = await run_references(CASES, settings, queues, create_sandbox(settings), history=history == "on",
-                                    lanes=3)
+        rows = await run_references(CASES, settings, queues, sandbox, history=history == "on", lanes=3)
     finally:
         await queues.close()
+        await sandbox.close()  # its warm spare sessions
     turned_down = {row["case"]: row["reason"] for row in rows if row["verdict"] != "fixed"}
     assert not [row for row in rows if row["verdict"] == "false_fix"], "a reference fix failed its own acceptance"
     tally = {split: f"{sum(SPLIT[c] == split for c in turned_down)} of {sum(s == split for s in SPLIT.values())}"

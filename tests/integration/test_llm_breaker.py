@@ -75,3 +75,28 @@ async def test_a_bad_answer_is_not_an_outage(service: Any) -> None:
             assert not isinstance(caught.value, LLMUnavailableError) and client.breaker.closed
         finally:
             await client.close()
+
+
+async def test_the_bundled_model_servers_state_is_read_from_its_health() -> None:
+    """/health's "llm" for the bundled model is what its server answers, not that it is installed."""
+    from fastapi import FastAPI, Response
+    from tests.fakes import serving
+
+    from smartworker.reasoning.llm import local_server_state
+
+    answer = {"status": 503}
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> Response:
+        return Response(status_code=answer["status"])
+
+    url, server, thread = serving.start(app)
+    try:
+        assert await local_server_state(url) == "loading"
+        answer["status"] = 200
+        assert await local_server_state(url) == "up"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    assert await local_server_state(url) == "down"  # nothing listens there any more

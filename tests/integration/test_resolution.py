@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -37,19 +37,6 @@ DROPPING_LOGIN = LOGIN.replace("return email.strip().lower()", 'return (email or
 DEMO_DATA = {"username": "alice@example.com", "password": "wonderland", "reasoning_fix": True}
 
 
-@pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    with openai_server.running() as state:
-        yield state
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[smtp_server.Inbox, int]]:
-    inbox, controller, port = smtp_server.start()
-    yield inbox, port
-    controller.stop()
-
-
 @pytest.fixture
 async def loop_parts(make_settings: Any, llm: ScriptedLLM, smtp: tuple[smtp_server.Inbox, int]
                      ) -> AsyncIterator[dict[str, Any]]:
@@ -66,13 +53,14 @@ async def loop_parts(make_settings: Any, llm: ScriptedLLM, smtp: tuple[smtp_serv
     worker = JobWorker(settings, service.queues, service.registry)
     await worker.start()
     llm_client = ChatClient.from_settings(settings)
-    resolver = Resolver(settings, service.queues, llm=llm_client, sandbox=create_sandbox(settings),
-                        notifier=EmailNotifier(settings))
+    sandbox = create_sandbox(settings)
+    resolver = Resolver(settings, service.queues, llm=llm_client, sandbox=sandbox, notifier=EmailNotifier(settings))
     try:
         yield {"service": service, "resolver": resolver, "inbox": inbox, "settings": settings}
     finally:
         await worker.close()
         await llm_client.close()
+        await sandbox.close()  # its warm spare sessions
         for queue in (service.queues.main, service.queues.dlq, service.queues.reasoning):
             await queue.obliterate(force=True)
         await service.close()
@@ -96,11 +84,13 @@ async def resolver_with(loop_parts: dict[str, Any], **update: Any) -> AsyncItera
     """A resolver on the test service with some settings changed; its LLM client is closed after."""
     settings = loop_parts["settings"].model_copy(update=update)
     client = ChatClient.from_settings(settings)
+    sandbox = create_sandbox(settings)
     try:
-        yield Resolver(settings, loop_parts["service"].queues, llm=client, sandbox=create_sandbox(settings),
+        yield Resolver(settings, loop_parts["service"].queues, llm=client, sandbox=sandbox,
                        notifier=EmailNotifier(settings))
     finally:
         await client.close()
+        await sandbox.close()  # its warm spare sessions
 
 
 @asynccontextmanager
@@ -165,8 +155,8 @@ async def test_fix_that_only_handles_an_absent_field_is_not_fixed(loop_parts: di
     # The reason went back to the model, and the next candidate passes both forms.
     retry = llm.requests[1]["messages"][-1]["content"]
     assert "`email` null instead of absent" in retry
+    # The second reads `email` as the original did (its default unchanged): no variant is needed.
     assert record.status is FixStatus.FIXED and second.verdict == "fixed"
-    assert "1 variant(s) of its data" in record.reason
 
 
 async def test_fourth_candidate_is_asked_afresh_with_the_earlier_reasons(loop_parts: dict[str, Any],
@@ -216,43 +206,62 @@ async def test_a_fix_that_answers_null_differently_from_absent_is_sent_back(loop
     assert record.status is FixStatus.FIXED and second.verdict == "fixed"
 
 
-async def test_fix_whose_result_breaks_the_docstring_is_sent_back(loop_parts: dict[str, Any],
-                                                                   llm: ScriptedLLM) -> None:
+def gate(candidate: Any, name: str) -> dict[str, Any]:
+    """A candidate's outcome row of one gate."""
+    return next(row for row in candidate.gates if row["name"] == name)
+
+
+async def test_a_review_that_says_no_is_recorded_and_does_not_veto(loop_parts: dict[str, Any],
+                                                                    llm: ScriptedLLM) -> None:
     llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "NO\nThe user must be the email, not the username.",
-               reply_files(("swdemo/login.py", GOOD_LOGIN)), "NO\nThe same result again.")
-    async with resolver_with(loop_parts, ai_candidates=2) as resolver:
-        record = await resolver.resolve(await fail_demo(loop_parts["service"]))
-    first, second = record.candidates
-    # The sandbox passed the candidate; the review did not, and its reason went back to the model.
-    assert first.outcome is not None and first.outcome["status"] == "ok"
-    assert first.review == "no: The user must be the email, not the username."
-    assert first.verdict is not None and first.verdict.startswith("not fixed: the job completes, but a review")
-    retry = llm.requests[2]["messages"][-1]["content"]
-    assert "The user must be the email" in retry and "The job returned:" in retry
-    # A second NO: nothing was fixed, and no summary was asked for.
-    assert second.review is not None and second.review.startswith("no:")
-    assert record.status is FixStatus.NOT_FIXED and "breaks the docstring" in record.reason
-    assert llm.chat_calls == 4
-
-
-async def test_a_result_shaped_unlike_earlier_results_is_sent_back(loop_parts: dict[str, Any],
-                                                                   llm: ScriptedLLM) -> None:
-    service = loop_parts["service"]
-    texty = GOOD_LOGIN.replace('"authenticated": ok}', '"authenticated": ok if "email" in data else "unknown"}')
-    assert texty != GOOD_LOGIN
-    llm.script(reply_files(("swdemo/login.py", texty)), reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES",
                "Fall back to the username.")
-    async with earlier_logins(service), resolver_with(loop_parts, ai_candidates=2) as resolver:
-        record = await resolver.resolve(await fail_demo(service))
-    first, second = record.candidates
-    # The job completed, but answered with text where every earlier login answered with a bool.
-    assert first.outcome is not None and first.outcome["status"] == "ok"
-    assert first.verdict is not None and first.verdict.startswith(
-        'not fixed: the failing job now completes, but `authenticated` in the result is "unknown", '
-        "unlike every earlier job's")
-    retry = llm.requests[1]["messages"][-1]["content"]
-    assert 'The job returned: {"user": "alice@example.com", "authenticated": "unknown"}' in retry
-    assert record.status is FixStatus.FIXED and second.verdict == "fixed"
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
+    # A small model judging its own result is weak evidence: shown to the person, not a veto.
+    assert record.status is FixStatus.FIXED and len(record.candidates) == 1
+    [first] = record.candidates
+    assert first.review == "no: The user must be the email, not the username."
+    review = gate(first, "contract review")
+    assert review["policy"] == "inform" and review["outcome"] == "failed"
+    assert "The user must be the email" in review["reason"]
+    assert llm.chat_calls == 3  # fix, review, summary: nothing sent back
+
+
+async def test_a_result_shaped_unlike_earlier_results_is_shown_not_vetoed(loop_parts: dict[str, Any],
+                                                                         llm: ScriptedLLM) -> None:
+    service = loop_parts["service"]
+    # Null and absent email get the same answer, so no vetoing gate objects.
+    texty = GOOD_LOGIN.replace('"authenticated": ok}', '"authenticated": ok if data.get("email") else "unknown"}')
+    assert texty != GOOD_LOGIN
+    llm.script(reply_files(("swdemo/login.py", texty)), "YES", "Fall back to the username.")
+    async with earlier_logins(service):
+        record = await loop_parts["resolver"].resolve(await fail_demo(service))
+    # Two earlier results are no contract: the difference is in the record for the person.
+    assert record.status is FixStatus.FIXED and len(record.candidates) == 1
+    shape = gate(record.candidates[0], "result shape")
+    assert shape["policy"] == "inform" and shape["outcome"] == "failed"
+    assert shape["reason"].startswith('`authenticated` in the result is "unknown", unlike every earlier job\'s')
+    # Every gate has a row, in order, and the vetoing ones passed.
+    rows = record.candidates[0].gates
+    assert [r["name"] for r in rows][:2] == ["reply", "hidden error"] and rows[-1]["name"] == "contract review"
+    assert all(r["outcome"] in ("passed", "skipped") for r in rows if r["policy"] == "veto")
+
+
+async def test_an_earlier_job_whose_answer_changes_is_shown_with_both_answers(loop_parts: dict[str, Any],
+                                                                             llm: ScriptedLLM) -> None:
+    service = loop_parts["service"]
+    # Answers every login with one more key: earlier jobs get another answer, and none fails.
+    flagged = GOOD_LOGIN.replace('return {"user": email', 'return {"checked": True, "user": email')
+    assert flagged != GOOD_LOGIN
+    llm.script(reply_files(("swdemo/login.py", flagged)), "YES", "summary")
+    async with earlier_logins(service):
+        record = await loop_parts["resolver"].resolve(await fail_demo(service))
+    assert record.status is FixStatus.FIXED, record.reason
+    answers = gate(record.candidates[0], "replay answers")
+    assert answers["policy"] == "inform" and answers["outcome"] == "failed"
+    assert answers["reason"].startswith("2 of 2 earlier job(s) get another answer")
+    changed = answers["evidence"][0]
+    assert changed["after"]["checked"] is True and "checked" not in changed["before"]
+    assert changed["data"]["password"] == "[REDACTED]"
 
 
 async def test_the_prompt_says_how_the_data_differs_and_a_broken_earlier_job_is_shown(
@@ -295,36 +304,28 @@ async def test_a_result_with_redacted_values_is_not_reviewed(loop_parts: dict[st
     llm.script(reply_files(("swdemo/login.py", tokened)), "summary")
     record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"]))
     assert record.status is FixStatus.FIXED, record.reason
-    assert record.candidates[0].review is not None and record.candidates[0].review.startswith("skipped:")
+    review = gate(record.candidates[0], "contract review")
+    assert review["outcome"] == "skipped" and "redacted" in review["reason"]
     assert llm.chat_calls == 2 and all("What the handler returned" not in str(r) for r in llm.requests)
 
 
-async def test_a_fix_that_drops_a_step_is_sent_back_before_the_sandbox(loop_parts: dict[str, Any],
-                                                                       llm: ScriptedLLM) -> None:
-    llm.script(reply_files(("swdemo/login.py", DROPPING_LOGIN)), reply_files(("swdemo/login.py", GOOD_LOGIN)),
-               "YES", "Fall back to the username.")
-    async with resolver_with(loop_parts, ai_candidates=2) as resolver:
-        record = await resolver.resolve(await fail_demo(loop_parts["service"]))
-    first, second = record.candidates
-    assert first.rejected is not None and "drops `.strip()` from normalise_email" in first.rejected
-    assert first.outcome is None  # never run
-    assert "drops `.strip()`" in llm.requests[1]["messages"][-1]["content"]
-    assert record.status is FixStatus.FIXED and second.verdict == "fixed"
-
-
-async def test_a_fix_that_ignores_an_input_its_docstring_names_is_sent_back(loop_parts: dict[str, Any],
-                                                                           llm: ScriptedLLM) -> None:
-    docstring = '    """Log a user in; ``remember_me`` keeps the session a month."""\n'
-    promising = GOOD_LOGIN.replace("def handle(data):\n", "def handle(data):\n" + docstring)
-    assert promising != GOOD_LOGIN
-    llm.script(reply_files(("swdemo/login.py", promising)), reply_files(("swdemo/login.py", GOOD_LOGIN)),
-               "YES", "Fall back to the username.")
-    async with resolver_with(loop_parts, ai_candidates=2) as resolver:
-        record = await resolver.resolve(await fail_demo(loop_parts["service"], {**DEMO_DATA, "remember_me": True}))
-    first, second = record.candidates
-    assert first.rejected is not None and "names `remember_me`" in first.rejected and first.outcome is None
-    assert "use `remember_me` as the docstring says" in llm.requests[1]["messages"][-1]["content"]
-    assert record.status is FixStatus.FIXED and second.verdict == "fixed"
+async def test_a_dropped_step_and_an_ignored_documented_key_inform(loop_parts: dict[str, Any],
+                                                                    llm: ScriptedLLM) -> None:
+    # Replacing the call that failed is what API migrations do; a docstring may name a key the code
+    # deliberately ignores. Both are shown to the person and never sent to the model as instructions.
+    docstring = '    """Log a user in; ``trusted_device`` is accepted and ignored (sessions last a day)."""\n'
+    migrated = DROPPING_LOGIN.replace("def handle(data):\n", "def handle(data):\n" + docstring)
+    assert migrated != DROPPING_LOGIN
+    llm.script(reply_files(("swdemo/login.py", migrated)), "YES", "summary")
+    record = await loop_parts["resolver"].resolve(await fail_demo(loop_parts["service"],
+                                                                  {**DEMO_DATA, "trusted_device": True}))
+    assert record.status is FixStatus.FIXED, record.reason
+    [first] = record.candidates
+    dropped, ignored = gate(first, "dropped call"), gate(first, "ignored input")
+    assert (dropped["policy"], dropped["outcome"]) == ("inform", "failed") and "`.strip()`" in dropped["reason"]
+    assert (ignored["policy"], ignored["outcome"]) == ("inform", "failed") and "`trusted_device`" in ignored["reason"]
+    assert first.rejected is None and first.verdict == "fixed"
+    assert llm.chat_calls == 3
 
 
 async def test_wrong_fix_is_not_fixed(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
@@ -428,5 +429,65 @@ async def test_failure_that_does_not_reproduce_is_not_sent_to_the_llm(loop_parts
     await job.updateData(record_data)
     assert dead is not None
     record = await loop_parts["resolver"].resolve(dlq_id)
-    assert record.status is FixStatus.NOT_FIXED and "does not reproduce" in record.reason
+    assert record.status is FixStatus.ABSTAINED and "does not reproduce" in record.reason
+    assert record.abstained == "does not reproduce"
     assert llm.chat_calls == 0
+
+
+@asynccontextmanager
+async def escalating(loop_parts: dict[str, Any], stronger: ScriptedLLM, **update: Any) -> AsyncIterator[Resolver]:
+    """A resolver whose first model is the ``llm`` fixture and whose escalation model is ``stronger``."""
+    async with resolver_with(loop_parts, ai_model_name="small-1.5b", ai_escalation_url=stronger.url,
+                             ai_escalation_model="strong-32b", **update) as resolver:
+        try:
+            yield resolver
+        finally:
+            if resolver.escalation is not None:
+                await resolver.escalation.close()
+
+
+async def test_the_escalation_model_goes_on_with_what_was_learnt(loop_parts: dict[str, Any],
+                                                                 llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", WRONG_LOGIN)), reply_files(("swdemo/login.py", HALF_LOGIN)), "summary")
+    with openai_server.running() as stronger:
+        stronger.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES\nThe user is the username.")
+        async with escalating(loop_parts, stronger, ai_candidates=2, ai_escalation_candidates=2) as resolver:
+            record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+        assert record.status is FixStatus.FIXED, record.reason
+        assert [c.model for c in record.candidates] == ["small-1.5b", "small-1.5b", "strong-32b"]
+        assert [c.verdict == "fixed" for c in record.candidates] == [False, False, True]
+        # The stronger model is asked afresh, with the reasons and the failing values learnt so far.
+        first_ask = stronger.requests[0]
+        assert first_ask["model"] == "strong-32b"
+        assert [m["role"] for m in first_ask["messages"]] == ["system", "user"]
+        prompt = first_ask["messages"][1]["content"]
+        assert "## Earlier attempts that did not work" in prompt
+        assert "- attempt 1: the failing job still fails" in prompt and "`email` null instead of absent" in prompt
+        assert "email = None" in prompt
+        # Its own candidate is reviewed by it; the first model wrote the two others and the summary.
+        assert stronger.chat_calls == 2 and "What the handler returned" in str(stronger.requests[1])
+        assert llm.chat_calls == 3
+
+
+async def test_a_candidate_budget_stops_the_escalation(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", WRONG_LOGIN)))
+    with openai_server.running() as stronger:
+        stronger.script(reply_files(("swdemo/login.py", HALF_LOGIN)))
+        async with escalating(loop_parts, stronger, ai_candidates=1, ai_escalation_candidates=2) as resolver:
+            record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+        assert record.status is FixStatus.NOT_FIXED
+        assert [c.model for c in record.candidates] == ["small-1.5b", "strong-32b", "strong-32b"]
+        assert stronger.chat_calls == 2 and llm.chat_calls == 1
+        assert "`email` null instead of absent" in record.reason
+
+
+async def test_a_token_budget_stops_the_escalation_too(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", WRONG_LOGIN)))
+    with openai_server.running() as stronger:
+        stronger.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES")
+        # Room for one ask: the first model's; the escalation's would pass the budget.
+        async with escalating(loop_parts, stronger, ai_candidates=1, ai_escalation_candidates=4,
+                              ai_token_budget=1500) as resolver:
+            record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+        assert record.status is FixStatus.NOT_FIXED and "token budget of 1500 spent after 1 candidates" in record.reason
+        assert stronger.chat_calls == 0 and [c.model for c in record.candidates] == ["small-1.5b"]

@@ -42,11 +42,47 @@ def hostile(prelude: str) -> dict[str, str]:
     return {"swdemo/login.py": "import os\nimport socket\n" + body}
 
 
-def sandbox_copies() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("smartworker-sandbox-*")}
+def leftovers(sandbox: BwrapSandbox) -> list[Path]:
+    """Anything in the backend's private tmp root but its idle warm sessions' copies, which are empty.
+
+    The root is the backend's own, so runs of other test sessions on this host cannot show up here.
+    """
+    found = set(sandbox.tmp_root.iterdir())  # listed before the spares: a spare started later is not in it
+    spares = sandbox.spare_sessions()
+    for session in spares:
+        assert not any(session.copy.iterdir()), f"idle session {session.copy} holds files"
+    return sorted(found - {session.copy.parent for session in spares})
 
 
-def runner_processes() -> list[int]:
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def runner_processes(sandbox: BwrapSandbox) -> list[int]:
+    """This backend's sandbox processes (its tag is on their command lines) other than its idle spares.
+
+    An idle spare is bwrap, bwrap's init and a runner with no child: at most three processes.
+    """
+    children = _children()
+    spare_tree: set[int] = set()
+    for session in sandbox.spare_sessions():
+        tree, todo = set(), [session.proc.pid]
+        while todo:
+            pid = todo.pop()
+            tree.add(pid)
+            todo += children.get(pid, [])
+        assert len(tree) <= 3, f"idle session {session.proc.pid} runs {len(tree)} processes"
+        spare_tree |= tree
+    spares = {session.proc.pid for session in sandbox.spare_sessions()}
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -54,8 +90,21 @@ def runner_processes() -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"smartworker.sandbox.runner" in cmdline:
+            if b"smartworker.sandbox.runner" in cmdline and sandbox.tag.encode() in cmdline:
                 found.append(int(entry.name))
+    # A spare being started as we look forks its runner after the snapshot above: its ancestry,
+    # read now, still tells it apart.
+    return sorted(pid for pid in set(found) - spare_tree if not spares & _ancestors(pid))
+
+
+def _ancestors(pid: int) -> set[int]:
+    found: set[int] = set()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            pid = int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
     return found
 
 
@@ -108,7 +157,6 @@ HOSTILE = {
 
 @pytest.mark.parametrize("attack", sorted(HOSTILE))
 async def test_hostile_candidate_is_contained(sandbox: BwrapSandbox, attack: str) -> None:
-    before = sandbox_copies()
     started = time.monotonic()
     verdict = await verify(sandbox, login_request(hostile(HOSTILE[attack])), FAILING, REPLAYS)
     elapsed = time.monotonic() - started
@@ -118,8 +166,9 @@ async def test_hostile_candidate_is_contained(sandbox: BwrapSandbox, attack: str
     for path in (f"/work/main/PWNED-{TOKEN}", f"/root/x-{TOKEN}", f"/tmp/pwned-{TOKEN}"):
         assert not Path(path).exists(), path
     assert (DEMO_APP_ROOT / "swdemo" / "login.py").read_text() == LOGIN
-    assert sandbox_copies() <= before
-    assert runner_processes() == []
+    await sandbox.settle()  # the sessions were killed before the verdict; wait for their clean-up
+    assert leftovers(sandbox) == []
+    assert runner_processes(sandbox) == []
 
 
 async def test_hostile_network_never_reaches_redis(sandbox: BwrapSandbox) -> None:
@@ -182,10 +231,10 @@ async def test_env_and_hazard_handlers_reach_the_handler(sandbox: BwrapSandbox) 
 
 
 async def test_temp_copy_is_removed(sandbox: BwrapSandbox) -> None:
-    before = sandbox_copies()
     outcome = await sandbox.run(login_request({"swdemo/login.py": FIXED}, data=FAILING))
     assert outcome.ok
-    assert sandbox_copies() <= before
+    await sandbox.settle()
+    assert leftovers(sandbox) == []
 
 
 REPORT = '''from smartworker import handler
@@ -230,7 +279,7 @@ async def test_tolerant_variant_fails_only_on_the_original_error(sandbox: BwrapS
         assert "ZeroDivisionError" in verdict.reason
 
 
-async def test_replays_must_return_what_the_original_code_returns(sandbox: BwrapSandbox) -> None:
+async def test_a_replay_that_answers_differently_is_noted_not_vetoed(sandbox: BwrapSandbox) -> None:
     references = await replay_references(sandbox, login_request(), [*REPLAYS, FAILING])
     # The failing job is no earlier success: the original code cannot handle it, so it is dropped.
     assert [r.data for r in references] == REPLAYS
@@ -238,13 +287,26 @@ async def test_replays_must_return_what_the_original_code_returns(sandbox: Bwrap
                                               {"user": "alice@example.com", "authenticated": False}]
     expected = [r.result for r in references]
     verdict = await verify(sandbox, login_request({"swdemo/login.py": FIXED}), FAILING, REPLAYS, expected=expected)
-    assert verdict.fixed, verdict.reason
-    # Completes everywhere, but answers an earlier job differently: a regression.
+    assert verdict.fixed and verdict.notes == [], verdict.reason
+    # Completes everywhere, but answers earlier jobs differently: a fix may rightly do that (the bug
+    # may have answered them wrongly), so the change is a note with both answers, not a veto.
     loose = FIXED.replace("return {", 'return {"checked": True, ')
     verdict = await verify(sandbox, login_request({"swdemo/login.py": loose}), FAILING, REPLAYS, expected=expected)
-    assert not verdict.fixed
-    assert verdict.reason.startswith("regression on replay 1 of 2: an earlier job that worked now returns ")
-    assert '"checked": true' in verdict.reason and "instead of" in verdict.reason
+    assert verdict.fixed, verdict.reason
+    [note] = verdict.notes
+    assert note.check == "replay answers" and note.reason.startswith("2 of 2 earlier job(s) get another answer: ")
+    assert note.evidence[0]["before"] == expected[0] and note.evidence[0]["after"]["checked"] is True
+    assert note.evidence[0]["data"]["password"] == "[REDACTED]"
+
+
+async def test_a_replay_that_now_fails_is_a_regression(sandbox: BwrapSandbox) -> None:
+    expected = [r.result for r in await replay_references(sandbox, login_request(), REPLAYS)]
+    strict = FIXED.replace('    return {"user"', '    if data.get("email"):\n        raise RuntimeError("x")\n'
+                                                 '    return {"user"')
+    assert strict != FIXED
+    verdict = await verify(sandbox, login_request({"swdemo/login.py": strict}), FAILING, REPLAYS, expected=expected)
+    assert not verdict.fixed and verdict.check == "replays"
+    assert verdict.reason.startswith("regression on replay 1 of 2 (error: ") and verdict.regressed == REPLAYS[0]
 
 
 async def test_an_unstable_result_is_not_compared(sandbox: BwrapSandbox) -> None:
@@ -267,17 +329,16 @@ async def test_an_unstable_result_is_not_compared(sandbox: BwrapSandbox) -> None
         assert verdict.fixed, verdict.reason
 
 
-async def test_the_failed_jobs_result_must_keep_the_shape_earlier_results_share(sandbox: BwrapSandbox) -> None:
+async def test_a_result_shaped_unlike_earlier_results_is_noted(sandbox: BwrapSandbox) -> None:
     expected = [r.result for r in await replay_references(sandbox, login_request(), REPLAYS)]
     # Earlier jobs all answered `authenticated` with a bool; this fix answers the failed job with text.
     texty = FIXED.replace('return {"user": email, "authenticated": ok}',
                           'return {"user": email, "authenticated": ok if "email" in data else "unknown"}')
     assert texty != FIXED
     verdict = await verify(sandbox, login_request({"swdemo/login.py": texty}), FAILING, REPLAYS, expected=expected)
-    assert not verdict.fixed
-    assert verdict.reason == ('the failing job now completes, but `authenticated` in the result is "unknown", '
-                              "unlike every earlier job's (e.g. true)")
-    assert verdict.replays == []  # decided before any replay ran
+    assert verdict.fixed, verdict.reason
+    assert [(n.check, n.reason) for n in verdict.notes] == [
+        ("result shape", '`authenticated` in the result is "unknown", unlike every earlier job\'s (e.g. true)')]
 
 
 #: Survives the absent email by falling back to the username, but a null email becomes "": the

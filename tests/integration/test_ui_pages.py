@@ -80,7 +80,7 @@ async def test_retry_all_of_a_filter_then_clear(service: Any, client: httpx.Asyn
         flaky = next(r for r in rows if r.name == "flaky")
         asked = await client.get(f"/ui/dlq/{flaky.id}/fix")
         assert "Fix now?" in asked.text and 'name="again"' in asked.text
-        requests = (await service.queues.reasoning.getJobCounts("waiting"))["waiting"]  # "remember" jobs
+        requests = (await service.queues.reasoning.getJobCounts("waiting"))["waiting"]  # resolution requests
         fixing = await client.post(f"/ui/dlq/{flaky.id}/fix", data={"csrf": token})
         assert fixing.status_code == 303 and fixing.headers["location"].endswith("notice=fix-requested")
         assert (await service.queues.reasoning.getJobCounts("waiting"))["waiting"] == requests + 1

@@ -14,15 +14,16 @@ from smartworker.jobs import JobStatus
 from smartworker.worker import JobWorker, live_workers
 
 
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
-    """Poll ``check`` until it returns something truthy."""
+async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 15.0,
+                   what: str = "condition not met") -> Any:
+    """Poll ``check`` until it returns something truthy; ``what`` names the failure if it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = await check()
         if value:
             return value
         await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
+    raise AssertionError(f"{what} within {timeout}s")
 
 
 async def dlq_total(service: Any) -> int:
@@ -110,7 +111,7 @@ async def test_no_fix_request_unless_asked(service: Any) -> None:
         assert await service.queues.reasoning.getJobState(rid) == "unknown"
         # It is still remembered: memory learns from every final failure.
         mid = keys.remember_job_id(service.queues.names.main, job_id)
-        assert await service.queues.reasoning.getJobState(mid) == "waiting"
+        assert await service.queues.memory.getJobState(mid) == "waiting"
     finally:
         await worker.close()
 
@@ -227,3 +228,51 @@ async def test_job_running_at_the_shutdown_deadline_goes_back_to_the_queue(make_
     finally:
         await service.queues.main.obliterate(force=True)
         await service.close()
+
+
+async def test_batch_move_moves_each_failure_once_with_its_trace(service: Any) -> None:
+    """``move_many_to_dlq`` (the failure mover's): the single move's outcome for a whole batch."""
+    queues = service.queues
+
+    async def fail(job: Any, token: str) -> None:
+        raise RuntimeError(f"order {job.data.get('order')} has no customer")
+
+    bare = Worker(queues.names.main, fail, {"connection": queues.redis_url})
+    plain = [await queues.enqueue("boom", {"order": i}, {"attempts": 1}) for i in range(20)]
+    asking = await queues.enqueue("boom", {"order": 99, "reasoning_fix": True}, {"attempts": 1})
+    reused = await queues.enqueue("boom", {"order": 100}, {"attempts": 1, "jobId": "reused"})
+    await wait_for(lambda: _failed_at_least(queues, 22), what="22 failed jobs")
+    # A job id a caller reuses: its earlier failure already has the DLQ entry derived from the id.
+    assert await queues.move_many_to_dlq([reused]) == 1
+    await queues.enqueue("boom", {"order": 101}, {"attempts": 1, "jobId": "reused"})
+    await wait_for(lambda: _failed_at_least(queues, 22), what="the reused id failed again")
+    await bare.close()
+    # A job another producer stored in a shape BullMQ cannot read, and a job that is not failed.
+    await queues.redis.hset(queues.main.toKey("unreadable"), mapping={"name": "x", "data": "{}", "opts": "{bad"})
+    await queues.redis.zadd(queues.main.keys["failed"], {"unreadable": 1})
+    waiting = await queues.enqueue("echo", {}, {"attempts": 1})
+
+    ids = ["unreadable", waiting, *plain, asking, reused]
+    moved = await asyncio.gather(queues.move_many_to_dlq(ids), queues.move_many_to_dlq(ids[::-1]),
+                                 *(queues.move_to_dlq(i) for i in plain[:5]))
+    assert sum(int(m) for m in moved) == 22
+    # Each failure once in the DLQ, with its reason and trace; the reused id's second failure under
+    # an id of its own; the unreadable job and the waiting one where they were.
+    assert await dlq_total(service) == 23
+    _, dead = await queues.list_dead(1, 50)
+    reasons = {d.failed_reason for d in dead}
+    assert {f"order {i} has no customer" for i in (*range(20), 99, 100, 101)} == reasons
+    assert all(d.stacktrace and "RuntimeError" in d.stacktrace[-1] for d in dead)
+    assert len({d.id for d in dead if d.job_id == "reused"}) == 2
+    assert await queues.main.getFailedCount() == 1
+    assert await queues.job_state(waiting) is JobStatus.WAITING
+    # Every plain failure is remembered once; the one that asked for a fix is a resolution request.
+    for job_id in [*plain, "reused"]:
+        assert await queues.memory.getJobState(keys.remember_job_id(queues.names.main, job_id)) == "waiting"
+    assert await queues.memory.getJobCountByTypes("waiting") == 21
+    assert await queues.reasoning.getJobCountByTypes("waiting") == 1
+    assert await queues.move_many_to_dlq(ids) == 0
+
+
+async def _failed_at_least(queues: Any, n: int) -> bool:
+    return int(await queues.main.getFailedCount()) >= n

@@ -70,11 +70,11 @@ def test_chunks_of_a_context() -> None:
     assert by_cat[4] == ("metadata", "job send_email data {items: list, note: null, user: {email: str, id: int}}")
 
 
-def test_at_most_three_locations_and_snippets() -> None:
+def test_at_most_three_locations_and_two_snippets() -> None:
     locations = [Location(f"app/m{i}.py", i, f"f{i}", f"call{i}()") for i in range(6)]
     chunks = build_chunks(_ctx(locations=locations, snippets=[SNIPPET] * 5))
     assert sum(c.category == "failure_location" for c in chunks) == 3
-    assert sum(c.category == "code_context" for c in chunks) == 3
+    assert sum(c.category == "code_context" for c in chunks) == 2  # the innermost two frames' code
     assert next(c.content for c in chunks if c.category == "failure_location") == "app/m5.py:f5: call5()"
 
 
@@ -105,7 +105,7 @@ def test_text_chunks_skip_library_frames() -> None:
 
 
 def test_every_named_query_has_a_description() -> None:
-    assert {"search_chunks", "upsert_failure", "list_failures", "resolve_failure"} <= set(QUERIES)
+    assert {"search_chunks", "insert_failure", "count_occurrence", "list_failures", "resolve_failure"} <= set(QUERIES)
     for query in QUERIES.values():
         assert query.description and not query.description.startswith("--")
         assert query.sql and not query.sql.endswith(";")

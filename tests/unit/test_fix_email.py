@@ -46,3 +46,12 @@ def test_a_secret_in_the_patch_is_masked_and_said_so() -> None:
 def test_outside_git_there_is_no_branch_line() -> None:
     text, files = _parts(_report(PATCH.format(key="Hello"), None))
     assert "Branch:" not in text and "fix-f1.patch" in files
+
+
+def test_a_report_without_attempts_says_nothing_was_proposed() -> None:
+    report = FixReport(fix_id="f2", fixed=False, job_name="login", job_id="9", queue="q", signature="TypeError: x",
+                       reason="sandbox unavailable: bwrap not found", diff="")
+    message = build_message(report, "a@b.c", "d@e.f")
+    text = message.get_body(("plain",)).get_content()
+    assert "No change was proposed." in text and "Rejected attempts" not in text
+    assert not [p for p in message.iter_attachments()]

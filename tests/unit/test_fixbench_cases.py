@@ -49,7 +49,7 @@ from bench.fixbench.report import (
 
 from smartworker.reasoning.context import extract
 from smartworker.reasoning.edits import unified_diff
-from smartworker.reasoning.review import dropped_call, hidden_error, ignored_input, lossy_codec
+from smartworker.reasoning.review import hidden_error, ignored_input, lossy_codec, skipped_line
 from smartworker.reasoning.variants import (
     deliberate_failure,
     empty_collection_variants,
@@ -178,11 +178,11 @@ def test_naive_fix_passes_rerun_but_fails_acceptance(case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", known("review", CASES))
-def test_review_passes_every_reference_fix(case: Case) -> None:
+def test_the_vetoing_static_checks_pass_every_reference_fix(case: Case) -> None:
+    # dropped_call and ignored_input only inform (reasoning/gates.py): a right fix may trip them.
     assert hidden_error(case.app_files(), case.reference_fix(), case.failing_error or "Exception") is None
-    assert dropped_call(case.app_files(), case.reference_fix()) is None
     assert lossy_codec(case.app_files(), case.reference_fix(), case.failing_error or "Exception") is None
-    assert ignored_input({**case.app_files(), **case.reference_fix()}, case.failing_data) is None
+    assert skipped_line(case.app_files(), case.reference_fix(), failing_line(case)) is None
 
 
 @pytest.mark.parametrize("case_id", ["campaign_conversion_zero_visits", "webhook_signature_str_key"])

@@ -59,14 +59,36 @@ def test_null_field_becomes_absent() -> None:
     assert [v.description for v in variants] == ["`discount_percent` absent instead of null (in the job data)",
                                                   "`discount_percent` absent instead of null (in lines.0)"]
     assert "discount_percent" not in variants[0].data and variants[0].data["lines"][0]["discount_percent"] is None
+    # A producer that sends the key as null may always send it: the absent form is tolerant.
+    assert not any(v.strict for v in variants)
 
 
-def test_no_sibling_no_variant() -> None:
-    # Nothing the code reads from the same receiver is in the data: adding the key would be a guess.
-    assert missing_value_variants({"a": {"x": 1}}, {("cfg", "timeout")}, {("cfg", "retries")}) == []
-    # Records in lists do not get a new key either.
+def test_a_single_key_read_gets_its_null_form_too() -> None:
+    # `.get("timeout", 30)` handles an absent key; only a null shows whether it handles that too. With
+    # no sibling to say which dict the code reads, the null goes to the job data and the first record
+    # of each list, as a tolerant variant: it must not repeat the original failure.
+    variants = missing_value_variants({"a": {"x": 1}, "rows": [{"y": 2}]}, {("cfg", "timeout")},
+                                      {("cfg", "retries")})
+    assert [(v.description, v.same_answer) for v in variants] == [
+        ("`timeout` null instead of absent (in the job data)", False),
+        ("`timeout` null instead of absent (in rows.0)", False)]
+    assert not any(v.strict for v in variants)
+    assert variants[0].data == {"a": {"x": 1}, "rows": [{"y": 2}], "timeout": None}
+    assert variants[1].data["rows"] == [{"y": 2, "timeout": None}]
+
+
+def test_a_receiver_that_names_its_dict_places_the_null_there() -> None:
+    data = {"order": {"id": "o-1", "ship_to": {"name": "Ada"}}}
+    variants = missing_value_variants(data, {('order["ship_to"]', "line2")})
+    assert [(v.description, v.same_answer) for v in variants] == [
+        ("`line2` null instead of absent (in order.ship_to)", True)]
+
+
+def test_records_in_lists_get_the_null_where_their_siblings_live() -> None:
     data = {"campaigns": [{"visits": 3, "name": "a"}]}
-    assert missing_value_variants(data, {("campaign", "rate")}, {("campaign", "visits")}) == []
+    variants = missing_value_variants(data, {("campaign", "rate")}, {("campaign", "visits")})
+    assert [(v.description, v.same_answer) for v in variants] == [
+        ("`rate` null instead of absent (in campaigns.0)", True)]
 
 
 @settings(max_examples=200, deadline=None)

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from smartworker.api.schemas import FixPage, FixRequested, Message
+from smartworker.api.schemas import FixDetail, FixPage, FixRequested, Message
 from smartworker.api.security import View, require, viewer
 from smartworker.auth import ANONYMOUS, Principal, Role
+from smartworker.reasoning import progress
 from smartworker.reasoning.records import FixRecord, FixRecords
 from smartworker.service import Service
 
@@ -37,9 +38,9 @@ async def list_fixes(request: Request, view: Annotated[View, Depends(viewer())],
     return FixPage(total=total, page=page, size=size, fixes=brief)
 
 
-@router.get("/fixes/{fix_id}", tags=["fixes"], responses={404: {"model": Message}})
+@router.get("/fixes/{fix_id}", response_model=FixDetail, tags=["fixes"], responses={404: {"model": Message}})
 async def get_fix(fix_id: str, request: Request, view: Annotated[View, Depends(viewer())]) -> dict[str, Any]:
-    """One fix record with every candidate, its diff and sandbox outcome."""
+    """One fix record with every candidate, its diff and sandbox outcome, and its live ``progress``."""
     record = await FixRecords(_service(request).queues.redis).get(fix_id)
     return _shown(record, view)
 
@@ -57,6 +58,7 @@ def _shown(record: FixRecord, view: View) -> dict[str, Any]:
         if review["heal"] is not None:
             review["heal"]["note"] = view.show(review["heal"]["note"])
         shown["review"] = review
+    shown["progress"] = progress.view(record.to_dict())  # computed now: elapsed seconds move while running
     return shown
 
 

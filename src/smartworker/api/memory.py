@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from smartworker.api.schemas import FailurePage, MemoryQuery, Message
+from smartworker.api.schemas import FailurePage, FailureView, MemoryQuery, Message
 from smartworker.api.security import View, viewer
 from smartworker.errors import MemoryUnavailableError
 from smartworker.memory.interface import FailureMemory
@@ -49,15 +49,15 @@ def _match(match: Any) -> dict[str, Any]:
 async def list_failures(request: Request, view: Annotated[View, Depends(viewer())], signature: str | None = None,
                         resolved: bool | None = None, page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
                         size: Annotated[int, Query(ge=1, le=200)] = 20) -> FailurePage:
-    """Remembered failures, filtered by signature and resolution."""
+    """Remembered failures, filtered by signature and resolution, each with how often it happened."""
     total, rows = await _memory(request).list_failures(signature=signature, resolved=resolved, page=page, size=size)
-    return FailurePage(total=total, page=page, size=size, failures=[view.show(r.to_dict()) for r in rows])
+    return FailurePage(total=total, page=page, size=size,
+                       failures=[FailureView.model_validate(view.show(r.to_dict())) for r in rows])
 
 
-@router.get("/failures/{failure_id}", responses={404: {"model": Message}})
+@router.get("/failures/{failure_id}", response_model=FailureView, responses={404: {"model": Message}})
 async def get_failure(failure_id: Annotated[int, Path(ge=1, le=2**63 - 1)], request: Request,
-                      view: Annotated[View, Depends(viewer())]) -> dict[str, Any]:
-    """One remembered failure."""
+                      view: Annotated[View, Depends(viewer())]) -> FailureView:
+    """One remembered failure, with how often it happened."""
     record = await _memory(request).get_failure(failure_id)
-    shown: dict[str, Any] = view.show(record.to_dict())
-    return shown
+    return FailureView.model_validate(view.show(record.to_dict()))

@@ -17,8 +17,10 @@ from smartworker.worker import live_workers
 
 router = APIRouter()
 
-#: The demo job: the bundled login handler fails on it (it expects "email") and asks for a fix.
-DEMO_JOB: dict[str, Any] = {"username": "alice@example.com", "password": "wonderland", "reasoning_fix": True}
+#: The demo job: a "remember me" login, which the bundled login handler fails on (a code bug in
+#: swdemo/remember.py), asking for a fix.
+DEMO_JOB: dict[str, Any] = {"email": "alice@example.com", "password": "wonderland", "remember_me": True,
+                            "reasoning_fix": True}
 #: Pages past this are refused (422) rather than handed to Redis as offsets it cannot represent.
 MAX_PAGE = 1_000_000
 
@@ -75,6 +77,8 @@ async def health(request: Request) -> JSONResponse:
         redis_state = "up"
         workers = await live_workers(service.queues)
         llm = await llm_state(service.settings, service.queues.redis)
+        if llm != "up" and service.llm is not None and service.llm.ready is not None and not service.llm.ready.done():
+            llm = "loading"  # this process is still assembling or starting its model: nothing listens yet
     except Exception:
         redis_state, workers = "down", 0
         down.append("redis")
@@ -131,11 +135,12 @@ async def delete_dlq(dlq_id: str, request: Request) -> Message:
 
 def install(app: FastAPI) -> None:
     """Mount the routes; every state-changing one takes JSON from its own origin only."""
-    from smartworker.api import access, fixes, memory
+    from smartworker.api import access, fixes, memory, metrics
 
     guarded = [Depends(json_only)]
     app.include_router(router, dependencies=guarded)
     app.include_router(fixes.router, dependencies=[*guarded, Depends(require(Role.VIEWER))])
     app.include_router(memory.router, dependencies=guarded)
     app.include_router(access.router, dependencies=guarded)
+    app.include_router(metrics.router)  # GET /metrics (Prometheus)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -80,7 +81,9 @@ class Health(BaseModel):
     redis: str
     database: str
     workers: int
-    llm: str = "not configured"  #: "up", "down" (circuit open: resolutions held back) or "not configured"
+    #: "up", "loading" (the bundled model is starting), "down" (unreachable, or the circuit is open:
+    #: resolutions held back) or "not configured"
+    llm: str = "not configured"
     down: list[str]
     #: "up", or "unavailable: <what is missing and how to install it>"
     sandbox: str = "up"
@@ -154,10 +157,81 @@ class MemoryQuery(BaseModel):
     job_name: str | None = Field(None, max_length=200)
 
 
+class FailureView(BaseModel):
+    """A remembered failure (redacted unless ``raw``), with how often it happened.
+
+    Jobs that failed with the same queue, job name, signature and failure locations are counted on
+    one failure: ``occurrences`` of them, from ``first_seen`` to ``last_seen``; ``job_id`` is the
+    first one's, ``sample_job_ids`` the newest few.
+    """
+
+    id: int
+    queue: str
+    job_id: str
+    name: str
+    data: dict[str, Any]
+    opts: dict[str, Any]
+    exception_type: str
+    reason: str
+    traceback: str
+    attempts: int
+    signature: str
+    signature_hash: str
+    resolved: bool
+    resolution_summary: str | None
+    resolution_diff: str | None
+    failed_at: datetime = Field(..., description="when it first failed (same as first_seen)")
+    updated_at: datetime
+    resolved_at: datetime | None
+    occurrences: int = Field(..., ge=1, description="how many failed jobs were counted on this failure")
+    first_seen: datetime
+    last_seen: datetime
+    sample_job_ids: list[str] = Field(..., description="ids of the newest jobs that failed this way, newest first")
+
+
 class FailurePage(BaseModel):
     """A page of remembered failures."""
 
     total: int
     page: int
     size: int
-    failures: list[dict[str, Any]]
+    failures: list[FailureView]
+
+class FixProgress(BaseModel):
+    """Where a resolution is: its phase, which candidate of how many, seconds and tokens so far."""
+
+    phase: Literal["reproducing", "searching memory", "asking the model", "verifying", "reviewing", "done"]
+    candidate: int = Field(..., ge=0, description="the candidate being asked for, verified or reviewed (0: none)")
+    candidates: int = Field(..., ge=0, description="candidates this resolution may try (AI_CANDIDATES)")
+    elapsed_s: float = Field(..., ge=0, description="seconds since the resolution began (to its verdict once done)")
+    phase_elapsed_s: float = Field(..., ge=0, description="seconds in the current phase (0 once done)")
+    tokens: int = Field(..., ge=0, description="prompt and completion tokens of every model answer so far")
+    text: str = Field(..., description='one line, e.g. "asking the model (candidate 2 of 4), 95 s, 3,210 tokens"')
+
+
+class FixDetail(BaseModel):
+    """One fix record: every candidate with its diff and sandbox outcome, and its live progress."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    dlq_id: str
+    queue: str
+    job_id: str
+    job_name: str
+    signature: str
+    status: str = Field(..., description="running, fixed, not_fixed, error or attached")
+    reason: str
+    diff: str
+    summary: str
+    candidates: list[dict[str, Any]]
+    attached: list[str]
+    attached_to: str | None
+    memory: dict[str, Any] | None
+    prompt_tokens: int
+    completion_tokens: int
+    llm_calls: int
+    created_on: int
+    finished_on: int | None
+    emailed: bool
+    review: dict[str, Any] | None
+    progress: FixProgress

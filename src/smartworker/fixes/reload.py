@@ -18,6 +18,7 @@ from smartworker import keys
 from smartworker.jobs import load_app
 from smartworker.logs import get_logger
 from smartworker.queues import Queues
+from smartworker.shutdown import check_cancelled
 
 log = get_logger(__name__)
 
@@ -40,6 +41,7 @@ async def watch_code(queues: Queues, module: str, root: Path, worker_id: str) ->
     loaded = keys.code_loaded(queues.names.main)
     seen: int | None = None
     while True:
+        check_cancelled()
         try:
             current = await generation(queues)
             if seen is not None and current != seen:

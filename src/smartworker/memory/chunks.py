@@ -19,7 +19,10 @@ from smartworker.reasoning.context import FailureContext
 CATEGORIES: tuple[str, ...] = ("error_signature", "failure_location", "code_context", "metadata")
 
 MAX_LOCATIONS = 3
-MAX_SNIPPETS = 3
+#: Code windows embedded: the failing function's and its caller's. A third (the outer frame, most
+#: often the handler's entry) added about a fifth of a new failure's word pieces; its location
+#: chunk stays, and recall on tests/integration/test_memory_quality.py did not change.
+MAX_SNIPPETS = 2
 #: Lines kept each side of the ">>>" line: the model reads 256 tokens, a whole ±12 snippet is more.
 FOCUS_RADIUS = 4
 MAX_CHUNK_CHARS = 1200

@@ -13,7 +13,9 @@ import asyncio
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +37,8 @@ LOCAL_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014
 LOCAL_DIMENSION = 384
 #: The model was trained on 256 word pieces at most; longer input is cut.
 LOCAL_MAX_TOKENS = 256
+#: Vectors kept by ``CachedEmbeddings`` (about 1.6 kB each at 384-d, so about 13 MB).
+CACHE_ENTRIES = 8192
 
 
 class EmbeddingProvider(Protocol):
@@ -71,7 +75,6 @@ class _LoadedModel:
     session: Any
     tokenizer: Any
     input_names: frozenset[str]
-    lock: threading.Lock
 
 
 _MODEL: _LoadedModel | None = None
@@ -118,43 +121,96 @@ def _load_model() -> _LoadedModel:
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a password
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # One thread, and no spinning: by default onnxruntime uses a thread per core and its idle
+        # threads spin, which starved the event loop (a trivial job took 0.7-0.9 s instead of 30 ms
+        # while failures were embedded). Runs go through bounded executor threads (``_executor``).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(
             str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
         )
         names = frozenset(i.name for i in session.get_inputs())
-        _MODEL = _LoadedModel(session, tokenizer, names, threading.Lock())
+        _MODEL = _LoadedModel(session, tokenizer, names)
         return _MODEL
 
 
+#: Texts run together when the longest is at most this much longer than the shortest: a batch is
+#: padded to its longest text, and a failure's chunks range from 10 tokens (a signature) to over
+#: 100 (code), so one batch of all of them spent about 40 % of its time on padding.
+BUCKET_SPREAD = 1.25
+
+
+def length_buckets(lengths: Sequence[int], spread: float = BUCKET_SPREAD) -> list[list[int]]:
+    """Indexes of ``lengths`` grouped into runs of similar length (shortest first)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    buckets: list[list[int]] = []
+    for i in order:
+        if buckets and lengths[i] <= spread * max(1, lengths[buckets[-1][0]]):
+            buckets[-1].append(i)
+        else:
+            buckets.append([i])
+    return buckets
+
+
 def embed_local(texts: Sequence[str]) -> Vectors:
-    """Embed with the local MiniLM model, synchronously (one batched run for all texts)."""
+    """Embed with the local MiniLM model, synchronously (texts of similar length batched together)."""
+    result: Vectors = np.zeros((len(texts), LOCAL_DIMENSION), dtype=np.float32)
     if not texts:
-        return np.zeros((0, LOCAL_DIMENSION), dtype=np.float32)
+        return result
     model = _load_model()
     encodings = model.tokenizer.encode_batch(list(texts))
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
     mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-    feeds = {"input_ids": ids, "attention_mask": mask}
-    if "token_type_ids" in model.input_names:
-        feeds["token_type_ids"] = np.zeros_like(ids)
-    try:
-        with model.lock:  # one run at a time: the session already uses every core
+    lengths = [int(n) for n in mask.sum(axis=1)]
+    for bucket in length_buckets(lengths):
+        # Padding is on the right: cutting the columns past the bucket's longest text changes nothing.
+        width = max(lengths[i] for i in bucket)
+        b_ids, b_mask = ids[bucket, :width], mask[bucket, :width]
+        feeds = {"input_ids": b_ids, "attention_mask": b_mask}
+        if "token_type_ids" in model.input_names:
+            feeds["token_type_ids"] = np.zeros_like(b_ids)
+        try:
+            # onnxruntime runs calls from several threads at once; each run uses one thread.
             (hidden,) = model.session.run(["last_hidden_state"], feeds)
-    except Exception as exc:
-        raise EmbeddingError(f"the local embedding model failed: {exc}") from exc
-    weights = mask[:, :, None].astype(np.float32)
-    pooled = (np.asarray(hidden, dtype=np.float32) * weights).sum(axis=1) / np.clip(
-        weights.sum(axis=1), 1e-9, None
-    )
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    result: Vectors = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        except Exception as exc:
+            raise EmbeddingError(f"the local embedding model failed: {exc}") from exc
+        weights = b_mask[:, :, None].astype(np.float32)
+        pooled = (np.asarray(hidden, dtype=np.float32) * weights).sum(axis=1) / np.clip(
+            weights.sum(axis=1), 1e-9, None
+        )
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        result[bucket] = pooled / np.clip(norms, 1e-12, None)
     return result
 
 
+#: The threads local embeddings run on, by count: bounded (not asyncio's default pool of up to 32
+#: threads), so a storm of failures queues here instead of taking every core from the event loop.
+_EXECUTORS: dict[int, ThreadPoolExecutor] = {}
+_EXECUTORS_LOCK = threading.Lock()
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    with _EXECUTORS_LOCK:
+        if threads not in _EXECUTORS:
+            _EXECUTORS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed")
+        return _EXECUTORS[threads]
+
+
 class LocalEmbeddings:
-    """all-MiniLM-L6-v2 int8 on onnxruntime, in a worker thread so the event loop keeps running."""
+    """all-MiniLM-L6-v2 int8 on onnxruntime, on executor threads so the event loop keeps running.
+
+    ``threads``: texts embedded at once, one onnxruntime thread each. One where the event loop
+    serves jobs (the main worker, the API); the intake process, which runs at a lower priority,
+    uses one per core (``intake_process.py``), so a storm of new failures takes the idle cores.
+    """
 
     model_id = LOCAL_MODEL_ID
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = max(1, threads)
 
     async def dimension(self) -> int:
         """Always 384."""
@@ -162,7 +218,7 @@ class LocalEmbeddings:
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed ``texts`` in one batch."""
-        return await asyncio.to_thread(embed_local, list(texts))
+        return await asyncio.get_running_loop().run_in_executor(_executor(self.threads), embed_local, list(texts))
 
     async def aclose(self) -> None:
         """Nothing to release: the model stays cached for the process."""
@@ -246,8 +302,88 @@ class HttpEmbeddings:
         await self._client.aclose()
 
 
-def make_provider(settings: Settings) -> EmbeddingProvider:
-    """The provider chosen by ``AI_EMBEDDING_PROVIDER``."""
+# -- cache ----------------------------------------------------------------------------------------
+def content_key(text: str) -> bytes:
+    """The cache key of a text: its SHA-256 (a failure storm repeats the same chunks)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class CachedEmbeddings:
+    """Any provider, embedding each distinct text once: an LRU of vectors by content hash.
+
+    A failure's chunks are embedded when it is stored and again when it is searched, and a storm
+    stores the same chunks (signature, location, code) over and over; only texts not in the cache
+    reach the model, deduplicated, in one batch. Bounded by ``entries``.
+    """
+
+    def __init__(self, inner: EmbeddingProvider, entries: int = CACHE_ENTRIES) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self._entries = max(1, entries)
+        self._cache: OrderedDict[bytes, npt.NDArray[np.float32]] = OrderedDict()
+        #: texts sent to the model and texts answered from the cache, since start
+        self.embedded = 0
+        self.hits = 0
+
+    async def dimension(self) -> int:
+        """The inner provider's."""
+        return await self.inner.dimension()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    async def embed(self, texts: Sequence[str]) -> Vectors:
+        """One row per text; texts seen before (or twice in ``texts``) are embedded once."""
+        keys = [content_key(t) for t in texts]
+        missing: dict[bytes, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in self._cache and key not in missing:
+                missing[key] = text
+        fresh: dict[bytes, npt.NDArray[np.float32]] = {}
+        if missing:
+            vectors = await self.inner.embed(list(missing.values()))
+            fresh = dict(zip(missing, vectors, strict=True))
+            self.embedded += len(missing)
+        rows: list[npt.NDArray[np.float32]] = []
+        for i, key in enumerate(keys):
+            vec = fresh.get(key)
+            if vec is None:
+                vec = self._cache.get(key)
+                if vec is None:  # evicted by a concurrent call while this one awaited the model
+                    vec = (await self.inner.embed([texts[i]]))[0]
+                    self.embedded += 1
+                else:
+                    self.hits += 1
+            rows.append(vec)
+            self._remember(key, vec)
+        if not rows:
+            return np.zeros((0, await self.inner.dimension()), dtype=np.float32)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """Those of ``texts`` the cache has no vector for."""
+        return [t for t in texts if content_key(t) not in self._cache]
+
+    def seed(self, texts: Sequence[str], vectors: Sequence[npt.NDArray[np.float32]]) -> None:
+        """Keep vectors computed elsewhere (stored chunks read back from the database)."""
+        for text, vec in zip(texts, vectors, strict=True):
+            self._remember(content_key(text), np.asarray(vec, dtype=np.float32))
+
+    def _remember(self, key: bytes, vec: npt.NDArray[np.float32]) -> None:
+        self._cache[key] = vec
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._entries:
+            self._cache.popitem(last=False)
+
+    async def aclose(self) -> None:
+        """Close the inner provider and drop the cache."""
+        self._cache.clear()
+        await self.inner.aclose()
+
+
+def make_provider(settings: Settings, threads: int = 1) -> EmbeddingProvider:
+    """The provider chosen by ``AI_EMBEDDING_PROVIDER`` (``MemoryStore`` puts its cache in front);
+    ``threads`` for the local model (see ``LocalEmbeddings``)."""
     if settings.ai_embedding_provider == "http":
         if not settings.ai_embedding_url:
             raise EmbeddingError("AI_EMBEDDING_PROVIDER=http needs AI_EMBEDDING_URL")
@@ -257,4 +393,4 @@ def make_provider(settings: Settings) -> EmbeddingProvider:
             settings.ai_api_key,
             timeout_s=min(settings.ai_timeout_s, 60.0),
         )
-    return LocalEmbeddings()
+    return LocalEmbeddings(threads)

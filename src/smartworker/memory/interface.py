@@ -7,7 +7,7 @@ these methods.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -21,6 +21,11 @@ class FailureMemory(Protocol):
 
     async def remember_failure(self, ctx: FailureContext) -> int:
         """Store a final failure; return its id."""
+        ...
+
+    async def count_occurrences(self, failures: Sequence[tuple[str, str, str]]) -> list[int | None]:
+        """Count failures (queue, job_id, occurrence key) on the stored ones with their keys; per
+        failure its row's id, or None when no row has the key."""
         ...
 
     async def remember_resolution(self, queue: str, job_id: str, summary: str, diff: str) -> int:

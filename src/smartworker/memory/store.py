@@ -3,7 +3,7 @@
 Life cycle::
 
     store = await MemoryStore.open(settings)      # connects (or starts embedded PG), migrates
-    fid = await store.remember_failure(ctx)       # idempotent on (queue, job_id)
+    fid = await store.remember_failure(ctx)       # idempotent on (queue, job_id); repeats are counted
     result = await store.search(ctx)              # resolved twins only, for the LLM prompt
     await store.remember_resolution(ctx.queue, ctx.job_id, summary, diff)
     await store.close()
@@ -11,11 +11,17 @@ Life cycle::
 Search: every query chunk looks up its K nearest stored chunks of the same category through that
 category's HNSW index (one SQL statement for all of them); hits are ranked by cosine distance
 divided by the category weight; the top K vote for their failures (see ``vote.py``).
+
+Occurrences: a failure of the same queue, job name, signature and failure locations as a stored one
+is counted on that row (``occurrences``, ``last_seen``, a few ``sample_job_ids``) in one statement,
+without embedding anything. Chunks are embedded through ``CachedEmbeddings``, so a search right
+after storing (the resolver's order) reuses the vectors computed for storing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import struct
 from collections import defaultdict
@@ -39,10 +45,11 @@ from smartworker.config import Settings
 from smartworker.errors import FailureNotFoundError, MemoryStoreError, MemoryUnavailableError
 from smartworker.memory.chunks import CATEGORIES, Chunk, build_chunks, text_chunks
 from smartworker.memory.database import EmbeddedPostgres, resolve_database
-from smartworker.memory.embeddings import EmbeddingProvider, make_provider
+from smartworker.memory.embeddings import CachedEmbeddings, EmbeddingProvider, make_provider
 from smartworker.memory.migrations import MIGRATION_LOCK_KEY, migrate
 from smartworker.memory.queries import q
 from smartworker.memory.vote import Hit, decide, exception_type_of
+from smartworker.metrics import observed_remember, observed_search
 from smartworker.reasoning.context import FailureContext
 from smartworker.reasoning.prompt import RejectedFix
 from smartworker.shutdown import in_daemon_thread
@@ -50,6 +57,8 @@ from smartworker.shutdown import in_daemon_thread
 #: hnsw.ef_search for searches: the candidate list per index scan. At 100,000 failures
 #: (bench/memory.py) 40 gave recall@5 0.995 at p95 11-12 ms; 64 gave 1.000 at p95 17-19 ms.
 EF_SEARCH = 40
+#: Job ids kept on a failure row as examples of its occurrences (the newest first).
+SAMPLE_JOB_IDS = 10
 
 
 @dataclass(frozen=True)
@@ -81,14 +90,19 @@ class FailureRecord:
     resolved: bool
     resolution_summary: str | None
     resolution_diff: str | None
-    failed_at: datetime
+    failed_at: datetime  #: when it first failed this way (``first_seen`` in the API)
     updated_at: datetime
     resolved_at: datetime | None
+    occurrences: int = 1  #: how many failed jobs were counted on this row
+    last_seen: datetime | None = None
+    sample_job_ids: list[str] = field(default_factory=list)  #: the newest few, newest first
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API."""
         out = asdict(self)
-        for key in ("failed_at", "updated_at", "resolved_at"):
+        out["first_seen"] = self.failed_at
+        out["last_seen"] = self.last_seen or self.failed_at
+        for key in ("failed_at", "updated_at", "resolved_at", "first_seen", "last_seen"):
             if out[key] is not None:
                 out[key] = out[key].isoformat()
         return out
@@ -117,12 +131,30 @@ class SearchResult:
 _FAILURE_COLUMNS = (
     "id", "queue", "job_id", "name", "data", "opts", "exception_type", "reason", "traceback", "attempts",
     "signature", "signature_hash", "resolved", "resolution_summary", "resolution_diff", "failed_at",
-    "updated_at", "resolved_at",
+    "updated_at", "resolved_at", "occurrences", "last_seen", "sample_job_ids",
 )
 
 
 def _record(row: Mapping[str, Any]) -> FailureRecord:
     return FailureRecord(**{name: row[name] for name in _FAILURE_COLUMNS})
+
+
+def occurrence_key(queue: str, name: str, signature_hash: str, chunks: Sequence[Chunk]) -> str:
+    """What makes two failures occurrences of one: queue, job name, signature and failure locations.
+
+    The locations are the stored (redacted) ``failure_location`` chunk texts, in order; migration
+    005 computes the same in SQL for rows stored before it.
+    """
+    text = f"{queue}\n{name}\n{signature_hash}" + "".join(
+        f"\n{c.content}" for c in chunks if c.category == "failure_location")
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def context_key(ctx: FailureContext) -> str:
+    """The occurrence key of a failure context (``remember_failure`` stores or counts it under it)."""
+    _, redact_text = _redactors()
+    chunks = [Chunk(c.category, redact_text(c.content)) for c in build_chunks(ctx)]
+    return occurrence_key(ctx.queue, ctx.job_name, ctx.signature_hash, chunks)
 
 
 def _redactors() -> tuple[Any, Any]:
@@ -164,7 +196,9 @@ class MemoryStore:
     ) -> None:
         self._conn = conn
         self._dsn = dsn
-        self._provider = provider
+        # Each distinct chunk is embedded once: a storm repeats chunks, and a search follows a store.
+        self._provider: CachedEmbeddings = (
+            provider if isinstance(provider, CachedEmbeddings) else CachedEmbeddings(provider))
         self._settings = settings
         self._embedded = embedded
         self._lock = asyncio.Lock()
@@ -245,19 +279,36 @@ class MemoryStore:
         return False
 
     @property
+    def provider(self) -> CachedEmbeddings:
+        """The embedding provider, behind its cache (counters for tools and tests)."""
+        return self._provider
+
+    @property
     def connection(self) -> AsyncConnection[Any]:
         """The underlying connection (tests and tools)."""
         return self._conn
 
     # -- writing ------------------------------------------------------------------------------------
+    @observed_remember
     async def remember_failure(self, ctx: FailureContext) -> int:
-        """Store a final failure and its embedded chunks; the same (queue, job_id) again replaces it."""
+        """Store a final failure and its embedded chunks, or count it as an occurrence of the stored
+        failure with the same queue, job name, signature and locations; returns the row's id.
+
+        The same (queue, job_id) again is counted once (a retried ``remember``).
+        """
         redact, redact_text = _redactors()
         chunks = [Chunk(c.category, redact_text(c.content)) for c in build_chunks(ctx)]
+        job_id = str(ctx.job_id)
+        key = occurrence_key(ctx.queue, ctx.job_name, ctx.signature_hash, chunks)
+        # The common case in a storm: one statement, nothing embedded.
+        failure_id = await self.count_occurrence(ctx.queue, job_id, key)
+        if failure_id is not None:
+            await self._load_vectors(failure_id, [c.content for c in chunks])
+            return failure_id
         vectors = await self._provider.embed([c.content for c in chunks])
         params = {
             "queue": ctx.queue,
-            "job_id": str(ctx.job_id),
+            "job_id": job_id,
             "name": ctx.job_name,
             "data": Jsonb(_jsonable(redact(ctx.data))),
             "opts": Jsonb(_jsonable(redact(ctx.opts))),
@@ -267,28 +318,64 @@ class MemoryStore:
             "attempts": ctx.attempts,
             "signature": redact_text(ctx.signature),
             "signature_hash": ctx.signature_hash,
+            "key": key,
+            "samples": SAMPLE_JOB_IDS,
         }
         async with self._use() as conn, conn.transaction():
-            cur = await conn.execute(q("upsert_failure"), params)
+            cur = await conn.execute(q("insert_failure"), params)
             row = await cur.fetchone()
             assert row is not None
-            failure_id = int(row[0])
-            await conn.execute(q("delete_chunks"), {"failure_id": failure_id})
-            async with conn.cursor() as cur:
-                await cur.executemany(
-                    q("insert_chunk"),
-                    [
-                        {
-                            "failure_id": failure_id,
-                            "category": c.category,
-                            "weight": self.weights[c.category],
-                            "content": c.content,
-                            "embedding": vec,
-                        }
-                        for c, vec in zip(chunks, vectors, strict=True)
-                    ],
-                )
+            failure_id, inserted = int(row[0]), bool(row[1])
+            await conn.execute(q("map_job"), {"queue": ctx.queue, "job_id": job_id, "failure_id": failure_id})
+            if inserted:  # else another caller stored this failure meanwhile: counted on its row
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        q("insert_chunk"),
+                        [
+                            {
+                                "failure_id": failure_id,
+                                "category": c.category,
+                                "weight": self.weights[c.category],
+                                "content": c.content,
+                                "embedding": vec,
+                            }
+                            for c, vec in zip(chunks, vectors, strict=True)
+                        ],
+                    )
         return failure_id
+
+    async def count_occurrence(self, queue: str, job_id: str, key: str) -> int | None:
+        """Count the failure of (queue, job_id) on the stored failure with occurrence key ``key``
+        (once per job); its id, or None when no failure has that key."""
+        async with self._use() as conn:
+            cur = await conn.execute(q("count_occurrence"),
+                                     {"queue": queue, "job_id": str(job_id), "key": key, "samples": SAMPLE_JOB_IDS})
+            row = await cur.fetchone()
+        return int(row[0]) if row is not None else None
+
+    async def count_occurrences(self, failures: Sequence[tuple[str, str, str]]) -> list[int | None]:
+        """``count_occurrence`` of many (queue, job_id, key) in one statement, results in order."""
+        if not failures:
+            return []
+        params = {"queues": [f[0] for f in failures], "job_ids": [str(f[1]) for f in failures],
+                  "keys": [f[2] for f in failures], "samples": SAMPLE_JOB_IDS}
+        async with self._use() as conn:
+            cur = await conn.execute(q("count_occurrences"), params)
+            rows = await cur.fetchall()
+        return [int(r[1]) if r[1] is not None else None for r in rows]
+
+    async def _load_vectors(self, failure_id: int, texts: Sequence[str]) -> None:
+        """Put the stored vectors of a failure's chunks in the cache when it lacks some of ``texts``:
+        the search that follows storing (the resolver's order) then embeds only what differs."""
+        wanted = self._provider.missing(texts)
+        if not wanted:
+            return
+        async with self._use() as conn:
+            cur = await conn.execute(q("chunk_vectors"), {"failure_id": failure_id, "contents": wanted})
+            rows = await cur.fetchall()
+        # pgvector's loader gives its Vector type (binary results) or a numpy array (text results).
+        self._provider.seed([str(r[0]) for r in rows],
+                            [np.asarray(r[1].to_numpy() if hasattr(r[1], "to_numpy") else r[1]) for r in rows])
 
     async def remember_resolution(self, queue: str, job_id: str, summary: str, diff: str) -> int:
         """Record how the failure of (queue, job_id) was resolved; raises FailureNotFoundError."""
@@ -329,6 +416,7 @@ class MemoryStore:
         return [RejectedFix(reason=str(r[0]), summary=str(r[1]), diff=str(r[2])) for r in rows]
 
     # -- reading ------------------------------------------------------------------------------------
+    @observed_search
     async def search(
         self, query: FailureContext | str, *, resolved_only: bool = True, k: int | None = None
     ) -> SearchResult:
@@ -376,11 +464,12 @@ class MemoryStore:
             {f"w_{c}": self.weights[c] for c in CATEGORIES}
             | {"k": top_k, "resolved_only": resolved_only, "queue": queue, "job_id": job_id}
         )
-        async with self._use() as conn:
-            cur = await conn.execute(q("search_chunks"), params)
+        async with self._use() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(q("search_chunks"), params)
             rows = await cur.fetchall()
-        hits = [Hit(int(r[0]), int(r[1]), str(r[2]), str(r[3]), float(r[4]), float(r[5])) for r in rows]
-        records = {f.id: f for f in await self._get_many(sorted({h.failure_id for h in hits}))}
+        hits = [Hit(int(r["chunk_id"]), int(r["failure_id"]), str(r["category"]), str(r["content"]),
+                    float(r["distance"]), float(r["weighted"])) for r in rows]
+        records = {int(r["id"]): _record(r) for r in rows}
         types = {fid: rec.exception_type for fid, rec in records.items()}
         winner_id, counts = decide(hits, types, query_type)
         similar = []
@@ -390,13 +479,6 @@ class MemoryStore:
                 similar.append(Match(records[fid], votes, _similarity(own, self.weights), _evidence(own)))
         winner = next((m for m in similar if m.failure.id == winner_id), None)
         return SearchResult(winner, hits, winner.evidence if winner else {}, similar)
-
-    async def _get_many(self, ids: Sequence[int]) -> list[FailureRecord]:
-        if not ids:
-            return []
-        async with self._use() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(q("get_failures"), {"ids": list(ids)})
-            return [_record(r) for r in await cur.fetchall()]
 
     async def get_failure(self, failure_id: int) -> FailureRecord:
         """One failure; raises FailureNotFoundError."""

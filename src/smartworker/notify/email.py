@@ -1,5 +1,7 @@
 """Fix reports by email (aiosmtplib): plain text and HTML, with the change attached as a unified diff
 and, for a verified fix, as a ``git format-patch`` file (``git am`` applies it), naming its branch.
+A report of no fix proposes nothing: it lists every rejected attempt with its reason, and a change
+that was tried is attached only as ``rejected-attempt-<id>.diff``, marked as such.
 
 Off when APP_SMTP_HOST is unset (said once in the log). A failed send is retried with backoff and
 logged; it never touches the fix record, which is stored before anyone is notified.
@@ -18,6 +20,7 @@ import aiosmtplib
 from smartworker.config import Settings
 from smartworker.logs import get_logger
 from smartworker.redaction import redact_text
+from smartworker.telemetry import traced
 
 log = get_logger(__name__)
 
@@ -38,6 +41,7 @@ class FixReport:
     candidates: int = 0
     patch: str = ""  #: ``git format-patch`` text of a verified fix ("" when none was made)
     branch: str | None = None  #: the fix branch in the application's repository
+    attempts: tuple[str, ...] = ()  #: one line per candidate: "candidate k: why it was not taken"
 
 
 def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessage:
@@ -62,7 +66,16 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
         lines.append(f"Branch: {report.branch} (one commit; see it with: git show {report.branch})")
     if report.summary:
         lines += ["", "Summary:", redact_text(report.summary)]
-    lines += ["", "The proposed change is attached as a .diff." if diff else "No change was proposed."]
+    if report.attempts and not report.fixed:
+        lines += ["", "Rejected attempts:", *(f"  - {redact_text(a)}" for a in report.attempts)]
+    if report.fixed:
+        lines += ["", "The proposed change is attached as a .diff." if diff else "No change was proposed."]
+    else:
+        none = "No change is proposed: none passed the checks." if report.attempts else "No change was proposed."
+        lines += ["", none]
+        if diff:
+            lines.append(f"The first attempt that reached the sandbox is attached as {_rejected_name(report)} "
+                         "for reference only: it was rejected (the reasons are above), it is not a fix.")
     if patch:
         lines.append(f"fix-{report.fix_id}.patch is the same change as a commit: apply it with git am.")
         if patch != report.patch:
@@ -74,6 +87,7 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
                   f"  (or POST /fixes/{report.fix_id}/approve | /reject)"]
     message.set_content("\n".join(lines))
     colour = "#1a7f37" if report.fixed else "#cf222e"
+    attempts = "".join(f"<li>{html.escape(redact_text(a))}</li>" for a in report.attempts)
     rows = "".join(f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in (
         ("Job", f"{report.job_name} #{report.job_id} ({report.queue})"),
         ("Error", signature),
@@ -84,15 +98,26 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
     ))
     body = (f"<h2 style='color:{colour}'>{verdict}</h2><table>{rows}</table>"
             + (f"<h3>Summary</h3><p>{html.escape(redact_text(report.summary))}</p>" if report.summary else "")
-            + (f"<h3>Change</h3><pre>{html.escape(diff)}</pre>" if diff else ""))
+            + (f"<h3>Change</h3><pre>{html.escape(diff)}</pre>" if diff and report.fixed else "")
+            + (f"<h3>Rejected attempts</h3><ul>{attempts}</ul>" if attempts and not report.fixed else "")
+            + (f"<h3>A rejected attempt (not a fix)</h3><pre>{html.escape(diff)}</pre>"
+               if diff and not report.fixed else ""))
     message.add_alternative(f"<html><body>{body}</body></html>", subtype="html")
-    if diff:
+    if diff and report.fixed:
         message.add_attachment(diff.encode("utf-8"), maintype="text", subtype="x-diff",
                                filename=f"fix-{report.fix_id}.diff")
+    elif diff:  # said in the file too, for whoever finds it without the email
+        marked = f"# REJECTED ATTEMPT, NOT A FIX (SmartWorker fix record {report.fix_id})\n{diff}"
+        message.add_attachment(marked.encode("utf-8"), maintype="text", subtype="x-diff",
+                               filename=_rejected_name(report))
     if patch:
         message.add_attachment(patch.encode("utf-8"), maintype="text", subtype="x-patch",
                                filename=f"fix-{report.fix_id}.patch")
     return message
+
+
+def _rejected_name(report: FixReport) -> str:
+    return f"rejected-attempt-{report.fix_id}.diff"
 
 
 class EmailNotifier:
@@ -107,6 +132,7 @@ class EmailNotifier:
         """False when no SMTP host is configured."""
         return bool(self.settings.smtp_host)
 
+    @traced("email")
     async def notify(self, report: FixReport) -> bool:
         """Send the report; True when the server accepted it. Never raises."""
         if not self.enabled:

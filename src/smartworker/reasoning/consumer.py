@@ -17,6 +17,7 @@ from smartworker.queues import Queues, now_ms
 from smartworker.reasoning.llm import Outages
 from smartworker.reasoning.resolver import Resolver
 from smartworker.shutdown import hand_back
+from smartworker.wakeup import WakeupWorker
 
 log = get_logger(__name__)
 
@@ -37,7 +38,7 @@ class ReasoningWorker:
                 "lockDuration": 120_000}
         if self.resolver.llm is not None:
             self.resolver.llm.outages = Outages(self.queues.redis, self.queues.names.main, self.resolver.notifier.alert)
-        self._worker = Worker(self.queues.names.reasoning, self._process, opts)
+        self._worker = WakeupWorker(self.queues.names.reasoning, self._process, opts)
         log.debug("reasoning worker started", llm=self.resolver.llm.url if self.resolver.llm else None,
                  memory=self.resolver.memory is not None)
 

@@ -1,13 +1,11 @@
 """A second look at a verified fix: does the job's new result keep the promise of its docstring?
 
-The sandbox proves the failing job now completes; it cannot tell a right answer from a wrong one.
-FixBench's false fixes are exactly that: a zero rate where the docstring says "every campaign
-appears", ``{"error": ...}`` where it promises customers, an empty histogram where it promises
-five buckets. Shown the changed code, the job's data and what the handler returned, the same small
-model that wrote the fix answers "is this what the docstring promises?" far better than it writes
-code: on 35 recorded FixBench candidates it said NO to 10 of 18 false fixes and YES to all 17 real
-ones (docs/benchmarks.md). A NO sends the candidate back with the model's reason; an answer we
-cannot read, or no answer at all, leaves the sandbox's verdict standing. A result that redaction
+The sandbox proves the failing job now completes; it cannot tell a right answer from a wrong one:
+a zero rate where the docstring says "every campaign appears", ``{"error": ...}`` where it promises
+customers. Shown the changed code, the job's data and what the handler returned, a model answers
+"is this what the docstring promises?". It is a model judging its own result and says NO to right
+answers too (docs/benchmarks.md), so its answer informs the record and the person and vetoes
+nothing (reasoning/gates.py); an answer we cannot read, or none, is recorded as skipped. A result that redaction
 changes is not reviewed at all: the model would judge ``[REDACTED]`` and reject a right answer.
 """
 
@@ -19,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from smartworker.metrics import gate
 from smartworker.reasoning.prompt import template
 from smartworker.redaction import redact, redact_text
 
@@ -60,6 +59,7 @@ def review_messages(files: Mapping[str, str], data: Any, result: Any) -> list[di
             {"role": "user", "content": user}]
 
 
+@gate("contract_review")
 def parse_review(text: str) -> ContractReview:
     """YES or NO from the first non-empty line, the rest as the reason; unreadable -> accepted None."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]

@@ -19,6 +19,7 @@ from smartworker import keys
 from smartworker.config import Settings
 from smartworker.errors import LLMError, LLMUnavailableError
 from smartworker.logs import get_logger
+from smartworker.metrics import observed_completion
 from smartworker.openai_api import endpoint
 
 if TYPE_CHECKING:
@@ -125,12 +126,31 @@ class Outages:
             log.info("LLM answers again: held resolutions resume", url=url)
 
 
+#: How long /health waits for the local model server's own /health.
+LOCAL_PROBE_S = 1.0
+
+
 async def llm_state(settings: Settings, redis: aioredis.Redis) -> str:
-    """``down`` during an outage a worker noticed, ``up`` when an LLM is configured, else ``not configured``."""
+    """``down`` during an outage a worker noticed; for the bundled model, what its server says (``up``,
+    ``loading``, or ``down`` when nothing listens); ``up`` for a remote one; else ``not configured``."""
     if await redis.exists(keys.llm_outage(settings.queue_name)):
         return "down"
-    local = settings.ai_local_llm and importlib.util.find_spec("xllamacpp") is not None
-    return "up" if settings.ai_service_url or local else "not configured"
+    if settings.ai_service_url:
+        return "up"
+    if not (settings.ai_local_llm and importlib.util.find_spec("xllamacpp") is not None):
+        return "not configured"
+    # Installed is not running: ask the server `up` started.
+    return await local_server_state(f"http://127.0.0.1:{settings.ai_local_llm_port}")
+
+
+async def local_server_state(base_url: str) -> str:
+    """``up``, ``loading`` (llama.cpp answers 503 while it loads the model) or ``down``."""
+    try:
+        async with httpx.AsyncClient(timeout=LOCAL_PROBE_S) as client:
+            status = (await client.get(base_url.rstrip("/") + "/health")).status_code
+    except httpx.HTTPError:
+        return "down"
+    return "up" if status == 200 else "loading" if status == 503 else "down"
 
 
 class ChatClient:
@@ -164,6 +184,16 @@ class ChatClient:
             raise LLMError("no LLM configured: set AI_SERVICE_URL or install the local model")
         return cls(url, settings.ai_model_name, api_key=settings.ai_api_key, timeout_s=settings.ai_timeout_s,
                    max_retries=settings.ai_max_retries, max_tokens=settings.ai_max_tokens, ready=ready,
+                   breaker=CircuitBreaker(settings.ai_breaker_backoff_s, settings.ai_breaker_max_backoff_s))
+
+    @classmethod
+    def escalation_from_settings(cls, settings: Settings) -> ChatClient | None:
+        """A client for AI_ESCALATION_URL (the stronger model), or None when none is configured."""
+        if not settings.ai_escalation_url or settings.ai_escalation_candidates == 0:
+            return None
+        return cls(settings.ai_escalation_url, settings.ai_escalation_model or settings.ai_model_name,
+                   api_key=settings.ai_escalation_api_key, timeout_s=settings.ai_timeout_s,
+                   max_retries=settings.ai_max_retries, max_tokens=settings.ai_max_tokens,
                    breaker=CircuitBreaker(settings.ai_breaker_backoff_s, settings.ai_breaker_max_backoff_s))
 
     async def close(self) -> None:
@@ -204,6 +234,7 @@ class ChatClient:
         if self.breaker.reset() and self.outages is not None:
             await self.outages.end(self.url)
 
+    @observed_completion
     async def complete(self, messages: list[dict[str, str]], *, temperature: float = 0.2,
                        max_tokens: int | None = None, seed: int | None = None) -> Completion:
         """Ask for one completion. Raises LLMError with a clear reason when no usable answer comes, and

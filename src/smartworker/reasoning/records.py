@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from smartworker import keys
 from smartworker.errors import FixNotFoundError
 from smartworker.queues import now_ms
+from smartworker.reasoning.progress import Progress
 
 
 class FixStatus(StrEnum):
@@ -25,12 +26,14 @@ class FixStatus(StrEnum):
     RUNNING = "running"  #: being worked on
     FIXED = "fixed"  #: a candidate passed the sandbox verdict
     NOT_FIXED = "not_fixed"  #: every candidate was rejected or failed
+    ABSTAINED = "abstained"  #: not a code bug to fix (invalid input, outside the app, no repro); see ``reason``
     ERROR = "error"  #: the resolution itself broke (LLM down, sandbox missing, ...)
     ATTACHED = "attached"  #: an identical failure was already being resolved; see ``attached_to``
 
 
 #: Statuses a record does not leave.
-FINAL_FIX_STATUSES = frozenset({FixStatus.FIXED, FixStatus.NOT_FIXED, FixStatus.ERROR, FixStatus.ATTACHED})
+FINAL_FIX_STATUSES = frozenset({FixStatus.FIXED, FixStatus.NOT_FIXED, FixStatus.ABSTAINED, FixStatus.ERROR,
+                                FixStatus.ATTACHED})
 
 
 @dataclass
@@ -38,12 +41,16 @@ class Candidate:
     """One proposal and what became of it."""
 
     index: int
-    rejected: str | None = None  #: why the proposal was not applied
+    model: str = ""  #: the model that wrote it (the first model's, or the escalation model's)
+    rejected: str | None = None  #: why a gate before the sandbox turned the proposal down
     diff: str = ""
     verdict: str | None = None  #: "fixed" / "not fixed: ..." from the sandbox
     review: str | None = None  #: the contract review of a verified candidate: "yes: ...", "no: ..."
     outcome: dict[str, Any] | None = None  #: the failing job's sandbox run (exit, tails, duration)
     replays: list[dict[str, Any]] = field(default_factory=list)
+    #: every gate's outcome, in order (reasoning/gates.py): name, policy (veto/inform), outcome
+    #: (passed/failed/skipped/not run), reason, evidence
+    gates: list[dict[str, Any]] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     llm_s: float = 0.0
@@ -151,6 +158,7 @@ class FixRecord:
     attached: list[str] = field(default_factory=list)  #: DLQ ids of identical failures (read-only copy)
     attached_to: str | None = None
     memory: dict[str, Any] | None = None  #: the memory vote's winner, if any
+    abstained: str | None = None  #: with ABSTAINED: the triage's kind ("invalid input", ...)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     llm_calls: int = 0
@@ -158,6 +166,7 @@ class FixRecord:
     finished_on: int | None = None
     emailed: bool = False
     review: Review | None = None  #: set once a fix is verified (fixes/delivery.py)
+    progress: Progress | None = None  #: phase and candidate while running (reasoning/progress.py)
 
     @property
     def fixed(self) -> bool:
@@ -183,6 +192,7 @@ class FixRecord:
         raw["status"] = FixStatus(raw.get("status", "running"))
         raw["candidates"] = [Candidate(**_known(Candidate, c)) for c in raw.get("candidates", [])]
         raw["review"] = Review.from_dict(raw["review"]) if raw.get("review") else None
+        raw["progress"] = Progress.from_dict(raw["progress"]) if isinstance(raw.get("progress"), dict) else None
         return cls(**raw)
 
 

@@ -1,15 +1,20 @@
-"""The repair loop: failure context → memory → LLM → proposed change → sandbox verdict → report.
+"""The repair loop: failure context → triage → memory → ask → gates → feedback → report.
 
-A verdict is "fixed" only when the failed job itself ran to completion against the change in the
-sandbox (and so did its null/absent variants, and recent successful inputs still succeed). An HTTP
-200 from anything proves nothing.
+Triage first (reasoning/triage.py): a failure that is no code bug (invalid input, outside the
+application, not reproducible) ends as abstained, and no model is asked. Then each candidate is
+asked for, goes through every gate (reasoning/gates.py), and a veto's reason is fed back for the
+next. When the first model's candidates give no verified fix, the escalation model (AI_ESCALATION_*)
+goes on in the same loop with what was learnt. A verdict is "fixed" only when the failed job itself
+ran to completion against the change in the sandbox and every vetoing gate passed. An HTTP 200
+from anything proves nothing.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +24,21 @@ from smartworker.errors import (
     JobNotFoundError,
     LLMError,
     LLMUnavailableError,
-    ProposalRejectedError,
     SandboxError,
     SandboxUnavailableError,
 )
 from smartworker.fixes.delivery import deliver
 from smartworker.logs import get_logger
 from smartworker.memory.interface import FailureMemory
+from smartworker.metrics import observed_resolution
 from smartworker.notify.email import EmailNotifier, FixReport
 from smartworker.queues import DeadJob, Queues, now_ms
+from smartworker.reasoning import progress
 from smartworker.reasoning.context import FailureContext, extract
 from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
 from smartworker.reasoning.contract import ContractReview, parse_review, review_messages
-from smartworker.reasoning.edits import FileBlock, parse_reply, validate
+from smartworker.reasoning.gates import Rejection, Trial, judge, outcome_view
+from smartworker.reasoning.gates import restore_redacted as restore_redacted  # kept importable from here
 from smartworker.reasoning.llm import ChatClient, Completion
 from smartworker.reasoning.prompt import (
     Feedback,
@@ -42,30 +49,20 @@ from smartworker.reasoning.prompt import (
     token_estimate,
 )
 from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
-from smartworker.reasoning.review import dropped_call, hidden_error, ignored_input, lossy_codec, skipped_line
-from smartworker.reasoning.variants import (
-    deliberate_failure,
-    empty_collection_variants,
-    missing_value_variants,
-    nearby_fields,
-    touched_fields,
-)
-from smartworker.redaction import redact, redact_text
-from smartworker.sandbox.base import SandboxBackend, SandboxOutcome, SandboxRequest
-from smartworker.sandbox.verdict import ReplayReference, baseline, replay_references, verify
+from smartworker.reasoning.triage import after_baseline, before_baseline
+from smartworker.redaction import redact_text
+from smartworker.sandbox.base import SandboxBackend, SandboxRequest
+from smartworker.sandbox.verdict import ReplayReference, baseline, passed_reason, replay_references
 
 log = get_logger(__name__)
 
 #: How long an in-flight marker protects a resolution from duplicates (it is removed when done).
 INFLIGHT_TTL_S = 3600
-#: From this candidate on, the model is asked afresh, with the earlier attempts listed by their
-#: reasons only. Told in the same conversation what is still wrong, the local 1.5B model sent its
-#: previous file back 17 times in 19 (FixBench, session 6); without its old code in front of it,
-#: the fourth candidate is a new attempt instead of a copy. Candidates 2 and 3 stay in the
-#: conversation, where the model's few corrections of its own change were found.
+#: From this candidate of a model on, it is asked afresh, with the earlier attempts listed by their
+#: reasons only: told in the same conversation what is still wrong, a small model tends to send its
+#: previous file back (docs/benchmarks.md). Candidates 2 and 3 stay in the
+#: conversation, where a model's corrections of its own change are found.
 FRESH_FROM = 4
-#: Tail of sandbox output kept in a record.
-TAIL = 2000
 
 
 @dataclass(frozen=True)
@@ -77,6 +74,16 @@ class Target:
     hazard_testing: bool = False
 
 
+@dataclass(frozen=True)
+class Model:
+    """A model the loop asks, and how many candidates it may write."""
+
+    name: str
+    client: ChatClient
+    candidates: int
+    escalation: bool = False  #: asked after the first model's candidates gave no verified fix
+
+
 @dataclass
 class Resolution:
     """What the core loop produced, before it is reported."""
@@ -86,44 +93,20 @@ class Resolution:
     diff: str = ""
     files: dict[str, str] = field(default_factory=dict)
     summary: str = ""
-
-
-def restore_redacted(content: str, sources_sent: dict[str, str], originals: dict[str, str], path: str) -> str:
-    """Put back lines we redacted before sending the code, where the model copied them unchanged.
-
-    Without this, a file holding (say) a hard-coded token would come back with ``[REDACTED]`` in it.
-    """
-    sent, original = sources_sent.get(path), originals.get(path)
-    if not sent or original is None or sent == original:
-        return content
-    mapping = {s: o for s, o in zip(sent.splitlines(), original.splitlines(), strict=False) if s != o}
-    if not mapping:
-        return content
-    return "\n".join(mapping.get(line, line) for line in content.splitlines()) + (
-        "\n" if content.endswith("\n") else "")
-
-
-def _outcome_view(outcome: SandboxOutcome) -> dict[str, Any]:
-    return {
-        "status": outcome.status.value,
-        "reason": redact_text(outcome.reason),
-        "exit_code": outcome.exit_code,
-        "exc_type": outcome.exc_type,
-        "stdout_tail": redact_text(outcome.stdout_tail[-TAIL:]),
-        "stderr_tail": redact_text(outcome.stderr_tail[-TAIL:]),
-        "traceback": redact_text((outcome.traceback or "")[-TAIL:]),
-        "duration_s": round(outcome.duration_s, 3),
-    }
+    abstained: bool = False  #: the triage found no code bug to fix; no model was asked
 
 
 class Resolver:
     """Runs resolutions; one instance per process, shared by the reasoning worker, API and CLI."""
 
     def __init__(self, settings: Settings, queues: Queues, *, llm: ChatClient | None, sandbox: SandboxBackend,
-                 notifier: EmailNotifier, memory: FailureMemory | None = None) -> None:
+                 notifier: EmailNotifier, memory: FailureMemory | None = None,
+                 escalation: ChatClient | None = None) -> None:
         self.settings = settings
         self.queues = queues
         self.llm = llm
+        #: The stronger model the loop goes on with (AI_ESCALATION_*); None: no escalation.
+        self.escalation = escalation if escalation is not None else ChatClient.escalation_from_settings(settings)
         self.sandbox = sandbox
         self.notifier = notifier
         self.memory = memory
@@ -137,13 +120,15 @@ class Resolver:
         dead = await self._dead(dlq_id)
         await self.memory.remember_failure(self.context(dead))
 
+    @observed_resolution
     async def resolve(self, dlq_id: str) -> FixRecord:
         """Resolve one dead job end to end and return its fix record."""
         dead = await self._dead(dlq_id)
         ctx = self.context(dead)
         record = FixRecord.new(dlq_id, dead.queue, dead.job_id, dead.name)
         record.signature = ctx.signature
-        marker = keys.fix_inflight(dead.name, ctx.signature_hash)
+        progress.start(record, sum(model.candidates for model in self._models()))
+        marker = keys.fix_inflight(dead.queue, dead.name, ctx.signature_hash)
         if not await self.queues.redis.set(marker, record.id, nx=True, ex=INFLIGHT_TTL_S):
             return await self._attach(record, marker)
         patch = ""
@@ -202,7 +187,8 @@ class Resolver:
                                   data=data, job_id=ctx.job_id, queue=ctx.queue, attempt=ctx.attempts,
                                   hazard_testing=target.hazard_testing)
         result = await self._loop(ctx, data, record, template, replay_inputs)
-        record.status = FixStatus.FIXED if result.fixed else FixStatus.NOT_FIXED
+        record.status = (FixStatus.FIXED if result.fixed else
+                         FixStatus.ABSTAINED if result.abstained else FixStatus.NOT_FIXED)
         record.reason = result.reason
         record.diff = result.diff
         if result.fixed:
@@ -212,115 +198,127 @@ class Resolver:
 
     async def _loop(self, ctx: FailureContext, data: dict[str, Any], record: FixRecord,
                     template: SandboxRequest, replay_inputs: list[dict[str, Any]]) -> Resolution:
-        base = await baseline(self.sandbox, template, data)
-        if not base.reproduced:
-            return Resolution(False, base.reason)
-        if self.llm is None:
+        await progress.mark(self.records, record, progress.Phase.REPRODUCING)
+        # Triage: is this a code bug to fix at all? (reasoning/triage.py)
+        abstain = before_baseline(ctx)
+        base = None if abstain is not None else await baseline(self.sandbox, template, data)
+        if base is not None:
+            abstain = after_baseline(base)
+        if abstain is not None or base is None:
+            record.abstained = abstain.kind if abstain is not None else None
+            return Resolution(False, abstain.reason if abstain is not None else "", abstained=True)
+        models = self._models()
+        if not models:
             return Resolution(False, "no LLM configured (AI_SERVICE_URL, or install the local model)")
+        await progress.mark(self.records, record, progress.Phase.SEARCHING_MEMORY)
         hint = await self._memory_hint(ctx, record)
         rejected = await self._rejected(ctx)
         originals = self._originals(target_root=template.app_root, paths=list(ctx.sources))
         references = await replay_references(self.sandbox, template, replay_inputs[:self.settings.sandbox_replay_k])
         if not self.settings.sandbox_replay_compare:
             references = [ReplayReference(r.data) for r in references]
-        feedback: Feedback | None = None
-        last_reason = "no candidate was tried"
-        best_diff = ""
         earlier_data = [r.data for r in references]
-        for index in range(1, self.settings.ai_candidates + 1):
-            if index >= FRESH_FROM:
-                messages = fix_messages(ctx, memory=hint, values=base.outcome.values,
-                                        earlier=[_why_not(c) for c in record.candidates],
+        feedback: Feedback | None = None
+        last_reason, best_diff, index = "no candidate was tried", "", 0
+        for model in models:
+            first = index + 1  # this model's first candidate
+            for turn in range(1, model.candidates + 1):
+                index += 1
+                # Asked afresh (earlier attempts by their reasons only) from FRESH_FROM on, and by a new
+                # model, which also learns why every earlier model's candidate was turned down.
+                fresh = turn >= FRESH_FROM or (turn == 1 and index > 1)
+                learnt = [_why_not(c) for c in record.candidates if fresh or c.index < first]
+                messages = fix_messages(ctx, memory=hint, feedback=None if fresh else feedback,
+                                        values=base.outcome.values, earlier=learnt or None,
                                         earlier_data=earlier_data, rejected=rejected)
-            else:
-                messages = fix_messages(ctx, memory=hint, feedback=feedback, values=base.outcome.values,
-                                        earlier_data=earlier_data, rejected=rejected)
-            spent = record.prompt_tokens + record.completion_tokens
-            if spent + token_estimate(messages) > self.settings.ai_token_budget:
-                last_reason = f"token budget of {self.settings.ai_token_budget} spent after {index - 1} candidates"
-                break
-            candidate = Candidate(index=index)
-            record.candidates.append(candidate)
-            completion = await self._ask(messages, index, candidate, record)
-            if completion is None:
-                last_reason = candidate.rejected or "LLM failed"
+                spent = record.prompt_tokens + record.completion_tokens
+                if spent + token_estimate(messages) > self.settings.ai_token_budget:
+                    return Resolution(False, f"token budget of {self.settings.ai_token_budget} spent after "
+                                             f"{index - 1} candidates", best_diff)
+                candidate = Candidate(index=index, model=model.name)
+                record.candidates.append(candidate)
+                await progress.mark(self.records, record, progress.Phase.ASKING, index)
+                completion = await self._ask(model, messages, turn, candidate, record)
+                if completion is None:
+                    last_reason = candidate.rejected or "LLM failed"
+                    await self.records.save(record)
+                    if model.escalation and candidate.rejected == "LLM unavailable":
+                        break
+                    continue
+                trial = Trial(ctx, completion.text, template, data, originals, references, self.sandbox,
+                              variants=self.settings.sandbox_variants, original=base.outcome,
+                              review=self._reviewer(model, ctx.data, candidate, record))
+                started = time.monotonic()
+                await progress.mark(self.records, record, progress.Phase.VERIFYING, index)
+                try:
+                    candidate.gates, veto = await judge(trial)
+                except SandboxError as exc:
+                    candidate.verdict = f"not fixed: sandbox error: {exc}"
+                    last_reason = candidate.verdict
+                    await self.records.save(record)
+                    continue
+                self._note(candidate, trial, veto, started)
                 await self.records.save(record)
-                continue
-            try:
-                blocks = parse_reply(completion.text, default_path=self._default_path(ctx))
-                blocks = [FileBlock(b.path, restore_redacted(b.content, ctx.sources, originals, b.path))
-                          for b in blocks]
-                proposal = validate(blocks, template.app_root)
-            except ProposalRejectedError as exc:
-                candidate.rejected = exc.message
-                last_reason = f"candidate {index} rejected: {exc.message}"
-                feedback = Feedback(completion.text, f"it was rejected: {exc.message}")
-                await self.records.save(record)
-                continue
-            candidate.diff = proposal.diff()
-            # A handler that swallows the failure stops the crash, so the sandbox would pass it; so
-            # does a codec told to drop what it cannot read, dropping a step the code took,
-            # skipping the failing line for this data, or ignoring an input the docstring names.
-            hidden = (hidden_error(proposal.originals, proposal.files, ctx.exception_type)
-                      or lossy_codec(proposal.originals, proposal.files, ctx.exception_type)
-                      or dropped_call(proposal.originals, proposal.files)
-                      or skipped_line(proposal.originals, proposal.files, ctx.failing_code)
-                      or ignored_input({**originals, **proposal.files}, ctx.data))
-            if hidden is not None:
-                candidate.rejected = hidden
-                last_reason = f"candidate {index} rejected: {hidden}"
-                feedback = Feedback(completion.text, f"it was rejected: {hidden}")
-                await self.records.save(record)
-                continue
-            best_diff = best_diff or candidate.diff
-            started = time.monotonic()
-            try:
-                strict, tolerant = self._variants(ctx, data, candidate.diff)
-                verdict = await verify(self.sandbox, _with_files(template, proposal.files), data,
-                                       [r.data for r in references], variants=strict, tolerant=tolerant,
-                                       failure_type=ctx.exception_type or None,
-                                       expected=[r.result for r in references], same_answer=True)
-            except SandboxError as exc:
-                candidate.verdict = f"not fixed: sandbox error: {exc}"
-                last_reason = candidate.verdict
-                await self.records.save(record)
-                continue
-            candidate.sandbox_s = round(time.monotonic() - started, 3)
-            candidate.outcome = _outcome_view(verdict.failing)
-            candidate.replays = [_outcome_view(o) for o in verdict.replays]
-            candidate.verdict = "fixed" if verdict.fixed else f"not fixed: {verdict.reason}"
-            await self.records.save(record)
-            if verdict.fixed:
-                review = await self._review(proposal.files, ctx.data, verdict.failing.result, candidate, record)
-                if review.accepted is not False:
-                    return Resolution(True, f"candidate {index}: {verdict.reason}", candidate.diff, proposal.files)
-                wrong = f"the job completes, but a review says its result breaks the docstring: {review.reason}"
-                candidate.verdict = f"not fixed: {wrong}"
-                await self.records.save(record)
-                last_reason = f"candidate {index}: {wrong}"
-                feedback = Feedback(completion.text, wrong, _returned(verdict.failing))
-                continue
-            last_reason = f"candidate {index}: {verdict.reason}"
-            failing = next((o for o in verdict.runs if not o.ok), None)
-            broken = _broken_job(verdict.regressed)
-            if failing is None:  # every run completed; a result was wrong (its shape, or a replay's value)
-                feedback = Feedback(completion.text, verdict.reason, _returned(verdict.failing) + broken)
-                continue
-            details = redact_text(failing.traceback or failing.reason)
-            feedback = Feedback(completion.text, verdict.reason, details + broken, failing.values)
+                if veto is None:
+                    assert trial.proposal is not None and trial.runs is not None
+                    reason = passed_reason(trial.runs)
+                    return Resolution(True, f"candidate {index}: {reason}", candidate.diff, trial.proposal.files)
+                if trial.runs is None:
+                    last_reason = f"candidate {index} rejected: {candidate.rejected}"
+                else:
+                    best_diff = best_diff or candidate.diff
+                    last_reason = f"candidate {index}: {veto.reason}"
+                feedback = Feedback(completion.text, veto.reason, veto.details, veto.values)
         return Resolution(False, last_reason, best_diff)
 
-    async def _ask(self, messages: list[dict[str, str]], index: int, candidate: Candidate,
+    def _models(self) -> list[Model]:
+        """The models to ask, in order: the first one, then the escalation model when configured."""
+        models = [Model(self.llm.model, self.llm, self.settings.ai_candidates)] if self.llm is not None else []
+        if self.escalation is not None and self.settings.ai_escalation_candidates > 0:
+            models.append(Model(self.escalation.model, self.escalation, self.settings.ai_escalation_candidates,
+                                escalation=True))
+        return models
+
+    @staticmethod
+    def _note(candidate: Candidate, trial: Trial, veto: Rejection | None, started: float) -> None:
+        """What the gates found, in the candidate's own fields (the rows are in ``gates``)."""
+        if trial.proposal is not None:
+            candidate.diff = trial.proposal.diff()
+        if trial.runs is None:  # turned down before the sandbox
+            candidate.rejected = veto.reason.removeprefix("it was rejected: ") if veto else None
+            return
+        candidate.sandbox_s = round(time.monotonic() - started, 3)
+        candidate.outcome = outcome_view(trial.runs.failing)
+        candidate.replays = [outcome_view(o) for o in trial.runs.others]
+        candidate.verdict = "fixed" if veto is None else f"not fixed: {veto.reason}"
+
+    def _reviewer(self, model: Model, data: dict[str, Any], candidate: Candidate, record: FixRecord
+                  ) -> Callable[[dict[str, str], Any], Awaitable[ContractReview]] | None:
+        """The contract review for the gates, asked of the candidate's own model (None when it is off)."""
+        if not self.settings.ai_output_review:
+            return None
+
+        async def review(files: dict[str, str], result: Any) -> ContractReview:
+            # ``data`` is the context's, redacted: the model never sees a secret of the job.
+            return await self._review(model.client, files, data, result, candidate, record)
+        return review
+
+    async def _ask(self, model: Model, messages: list[dict[str, str]], turn: int, candidate: Candidate,
                    record: FixRecord) -> Completion | None:
-        assert self.llm is not None
         # Later candidates sample hotter: the same prompt at the same temperature tends to repeat itself.
-        temperature = min(1.0, self.settings.ai_temperature + 0.3 * (index - 1))
+        temperature = min(1.0, self.settings.ai_temperature + 0.3 * (turn - 1))
         started = time.monotonic()
         try:
-            completion = await self.llm.complete(messages, temperature=temperature, seed=self.settings.ai_seed + index)
+            completion = await model.client.complete(messages, temperature=temperature,
+                                                     seed=self.settings.ai_seed + candidate.index)
         except LLMError as exc:
             candidate.rejected = f"LLM: {exc.message}"
             candidate.llm_s = round(time.monotonic() - started, 3)
+            return None
+        except LLMUnavailableError:
+            if not model.escalation:
+                raise  # an outage of the first model holds the resolution back (see resolve)
+            candidate.rejected = "LLM unavailable"  # the escalation model's outage ends escalation only
             return None
         candidate.llm_s = round(completion.duration_s, 3)
         candidate.prompt_tokens = completion.prompt_tokens
@@ -330,17 +328,11 @@ class Resolver:
         record.llm_calls += 1
         return completion
 
-    async def _review(self, files: dict[str, str], data: dict[str, Any], result: Any, candidate: Candidate,
-                      record: FixRecord) -> ContractReview:
-        """The contract review of a verified candidate; a failed call leaves the verdict standing."""
-        if self.llm is None or not self.settings.ai_output_review:
-            return ContractReview(None, "")
-        if redact(result) != result:
-            # The model would judge "[REDACTED]" instead of the real value, and say NO to a right answer.
-            candidate.review = "skipped: the result holds values redacted before any LLM sees them"
-            return ContractReview(None, "")
+    async def _review(self, client: ChatClient, files: dict[str, str], data: dict[str, Any], result: Any,
+                      candidate: Candidate, record: FixRecord) -> ContractReview:
+        """The contract review of a verified candidate; a failed call gives no answer."""
         try:
-            completion = await self.llm.complete(review_messages(files, data, result), temperature=0.0,
+            completion = await client.complete(review_messages(files, data, result), temperature=0.0,
                                                  max_tokens=REVIEW_MAX_TOKENS, seed=1)
         except LLMError as exc:
             log.warning("no contract review for a verified candidate", fix_id=record.id, error=exc.message)
@@ -423,51 +415,15 @@ class Resolver:
                 continue
         return out
 
-    def _variants(self, ctx: FailureContext, data: dict[str, Any], diff: str
-                  ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """The failing data in its other missing-value forms (strict: must complete, with the same
-        answer) and with a list this candidate reads emptied (tolerant: must not repeat the failure;
-        none when the failure was the handler's own ``raise``), each as description -> data."""
-        if not self.settings.sandbox_variants:
-            return {}, {}
-        code = ctx.failing_code
-        touched, nearby = touched_fields(diff, code), nearby_fields(diff, code)
-        strict = missing_value_variants(data, touched, nearby)
-        tolerant = [] if deliberate_failure(code) else empty_collection_variants(data, touched, nearby)
-        return {v.description: v.data for v in strict}, {v.description: v.data for v in tolerant}
-
-    @staticmethod
-    def _default_path(ctx: FailureContext) -> str | None:
-        loc = ctx.failing_location
-        return loc.path if loc is not None else (next(iter(ctx.sources), None))
-
     def _report(self, record: FixRecord, patch: str = "") -> FixReport:
         return FixReport(fix_id=record.id, fixed=record.fixed, job_name=record.job_name, job_id=record.job_id,
                          queue=record.queue, signature=record.signature, reason=record.reason, diff=record.diff,
                          summary=record.summary, candidates=len(record.candidates), patch=patch,
-                         branch=record.review.branch if record.review else None)
+                         branch=record.review.branch if record.review else None,
+                         attempts=tuple(f"candidate {c.index}: {_why_not(c)}" for c in record.candidates))
 
 
 def _why_not(candidate: Candidate) -> str:
     """One line on why an earlier candidate was not taken, for a fresh ask."""
     reason = candidate.rejected or candidate.verdict or "no verdict"
     return reason.removeprefix("not fixed: ")
-
-
-def _broken_job(data: dict[str, Any] | None) -> str:
-    """The data of an earlier job a candidate broke, redacted, for the retry: the failing job's data
-    is in the first prompt, but without this one the model cannot see what the two have apart (a
-    webhook fixed for ``amount_received`` broke one that sends ``amount``: FixBench, session 10)."""
-    if data is None:
-        return ""
-    shown = json.dumps(redact(data), indent=2, default=str, ensure_ascii=False)[:TAIL]
-    return f"\n\nThat earlier job succeeded before your change; its data:\n```json\n{shown}\n```"
-
-
-def _returned(outcome: SandboxOutcome) -> str:
-    """What the job returned, redacted and capped: the evidence sent back with a result judged wrong."""
-    return "The job returned: " + json.dumps(redact(outcome.result), default=str)[:TAIL]
-
-
-def _with_files(template: SandboxRequest, files: dict[str, str]) -> SandboxRequest:
-    return replace(template, changed_files=dict(files))

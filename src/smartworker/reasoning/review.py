@@ -1,9 +1,10 @@
 """A static review of a proposed change: does it fix the failure, or only hide it?
 
-FixBench showed false fixes where the model wraps the failing line in ``try``/``except`` and
-returns or assigns a constant (``amount_cents = 0``, ``return {"error": str(e)}``). The job then
-completes, so a sandbox rerun calls it fixed, but the data is still wrong. :func:`hidden_error`
-finds such handlers before the sandbox runs, so the reason can be fed back to the model.
+A model may wrap the failing line in ``try``/``except`` and return or assign a constant
+(``amount_cents = 0``, ``return {"error": str(e)}``). The job then completes, so a sandbox rerun
+calls it fixed, but the data is still wrong. :func:`hidden_error` finds such handlers before the
+sandbox runs, so the reason can be fed back to the model. Which of these checks veto and which only
+inform is decided in reasoning/gates.py; the cases that shaped them are in docs/benchmarks.md.
 
 The same holds for a codec told to drop what it cannot read (:func:`lossy_codec`), a step the
 code no longer takes (:func:`dropped_call`), the failing line skipped for this data
@@ -24,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from smartworker.metrics import gate
 from smartworker.sandbox.shape import leaves
 
 #: Stdlib exceptions that tracebacks name by their qualified path, mapped to their nearest builtin
@@ -47,6 +49,7 @@ _Scoped = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 _Node = TypeVar("_Node", bound=ast.AST)
 
 
+@gate("hidden_error")
 def hidden_error(originals: Mapping[str, str], changed: Mapping[str, str], failure_type: str) -> str | None:
     """Why the change hides the failure instead of fixing it (one line), or None when it does not.
 
@@ -56,8 +59,10 @@ def hidden_error(originals: Mapping[str, str], changed: Mapping[str, str], failu
     """
     failure = _last_part(failure_type)
     for path, before, after in _python_changes(originals, changed):
+        tries = {id(h): node for node in ast.walk(after) if isinstance(node, ast.Try | ast.TryStar)
+                 for h in node.handlers}
         for where, handler in _new_handlers(before, after):
-            if _catches(handler.type, failure) and _inert(handler):
+            if _catches(handler.type, failure) and _inert(handler) and not _branch(tries.get(id(handler)), handler):
                 caught = "except:" if handler.type is None else f"except {_one_line(ast.unparse(handler.type))}"
                 place = f"in {where}" if where else "at module level"
                 return (f"it hides the {failure or 'error'}: a new `{caught}` {place} ({path}) "
@@ -65,14 +70,13 @@ def hidden_error(originals: Mapping[str, str], changed: Mapping[str, str], failu
     return None
 
 
+@gate("dropped_call")
 def dropped_call(originals: Mapping[str, str], changed: Mapping[str, str]) -> str | None:
-    """Why the change drops a step the code took (one line), or None when it drops none.
+    """Which step the code took the change no longer takes (one line), or None when it drops none.
 
-    A fresh ask at a high temperature once fixed sms_inbound_bytes_body's ``bytes.strip`` failure by
-    decoding the body and dropping its ``.strip()``: the job completed, and the sandbox called it
-    fixed with padded text in the result (FixBench, session 6). A method that a function called and
-    no longer calls at all is such a dropped step. No right fix recorded in FixBench so far (110)
-    dropped one, so this is reported before the sandbox runs, with the reason fed back.
+    A method that a function called and no longer calls at all is such a step: sometimes work left
+    out (padded text once ``.strip()`` goes), as often the point of the fix (a removed API swapped
+    for its successor, ``sort()`` for ``sorted()``). So it only informs (reasoning/gates.py).
     Calls on loggers are not counted, and a function the change removes is not compared.
     """
     for path, before, after in _python_changes(originals, changed):
@@ -98,15 +102,15 @@ _LOSSY_HANDLERS = frozenset({"ignore", "replace", "backslashreplace", "surrogate
 _CODEC_FAILURES = frozenset({"UnicodeError", "UnicodeDecodeError", "UnicodeEncodeError", "UnicodeTranslateError"})
 
 
+@gate("lossy_codec")
 def lossy_codec(originals: Mapping[str, str], changed: Mapping[str, str], failure_type: str) -> str | None:
     """Why the change silences a codec failure instead of fixing it (one line), or None.
 
     ``raw.decode("utf-8", errors="ignore")`` stops a UnicodeDecodeError the way ``except: pass``
     would: the job completes and the bytes that did not decode are gone ("Zo Martin" for "Zoë
-    Martin"). FixBench's csv_import_latin1 got exactly that as a first candidate with another seed,
-    and the contract review said YES to it (session 11); its naive fix (``errors="replace"``) is
-    the same habit. So a new call with a lossy ``errors`` handler (a keyword, or the second
-    argument of ``.decode``/``.encode``) is reported when the failure was a Unicode error.
+    Martin"), and ``errors="replace"`` is the same habit. So a new call with a lossy ``errors``
+    handler (a keyword, or the second argument of ``.decode``/``.encode``) is reported when the
+    failure was a Unicode error.
     """
     failure = _last_part(failure_type)
     if failure not in _CODEC_FAILURES:
@@ -146,15 +150,15 @@ def _reads_every_byte(call: ast.Call) -> bool:
         return False
 
 
+@gate("ignored_input")
 def ignored_input(files: Mapping[str, str], data: Any) -> str | None:
-    """Why the changed code leaves out an input its own docstring names (one line), or None.
+    """Which input the changed code leaves out although its own docstring names it (one line), or None.
 
-    csv_import_latin1's docstring says ``charset`` is the encoding the uploader declared. A fix that
-    tries UTF-8 and falls back to latin-1 completes this job (it is latin-1), the contract review
-    said YES to it, and it misreads every other declared charset (FixBench, session 11). A key the
-    job's data holds, named in backquotes by a docstring in the code, that no code reads (no string
-    constant, attribute, parameter or keyword of that name) is such an ignored input. ``files`` are
-    the application files the failure went through, with the change laid over them.
+    A key the job's data holds, named in backquotes by a docstring in the code, that no code reads
+    (no string constant, attribute, parameter or keyword of that name). It may be a declared charset
+    a fix ignores, or a key documented as accepted and deliberately ignored, so it only informs
+    (reasoning/gates.py). ``files`` are the application files the failure went through, with the
+    change laid over them.
     """
     trees = [tree for path, text in sorted(files.items())
              if path.endswith(".py") and (tree := _parse(text)) is not None]
@@ -181,16 +185,15 @@ def ignored_input(files: Mapping[str, str], data: Any) -> str | None:
 _EFFECTS = (ast.AugAssign, ast.Assign, ast.AnnAssign, ast.Expr)
 
 
+@gate("skipped_line")
 def skipped_line(originals: Mapping[str, str], changed: Mapping[str, str], failing_code: str) -> str | None:
     """Why the change skips the failing line instead of making it work (one line), or None.
 
-    FixBench's score_histogram got ``if score != 100: buckets[score // 10] += 1``: the job completes,
-    a score is silently left out of its histogram, and nothing in the result says so (FixBench,
-    session 10; the contract review said YES to it once and NO once, to the same prompt). The
-    failing line, unchanged, now under a new ``if`` with no ``else``, or after a new
-    ``if ...: continue``, is such a skip. Only effect statements (an assignment, ``+=``, a call
-    such as ``rows.append(...)``) are checked: a skipped ``return`` or condition is another path,
-    which the sandbox judges.
+    ``if score != 100: buckets[score // 10] += 1`` lets the job complete while a score is silently
+    left out of its histogram, and nothing in the result says so. The failing line, unchanged, now
+    under a new ``if`` with no ``else``, or after a new ``if ...: continue``, is such a skip. Only
+    effect statements (an assignment, ``+=``, a call such as ``rows.append(...)``) are checked: a
+    skipped ``return`` or condition is another path, which the sandbox judges.
     """
     try:
         wanted = ast.parse(failing_code.strip()).body
@@ -278,9 +281,22 @@ def _handlers(tree: ast.AST) -> Iterator[tuple[str, ast.ExceptHandler]]:
             yield ".".join(scope), node
 
 
-def _key(where: str, handler: ast.ExceptHandler) -> tuple[str, str]:
+def _key(where: str, handler: ast.ExceptHandler) -> tuple[str, str, bool]:
+    """A handler by its place and body, not the types it catches: a handler of the code's own that
+    now also catches the failure keeps the fallback its author chose (``except (TypeError,
+    ValueError)`` for ``except ValueError``), so it is not new. Widened to catch everything, it is."""
     # ast.dump leaves out line and column numbers, so a handler that only moved is not new.
-    return where, ast.dump(handler)
+    body = ast.dump(ast.Module(body=handler.body, type_ignores=[]))
+    return where, f"{handler.name}:{body}", _catches_all(handler.type)
+
+
+def _catches_all(caught: ast.expr | None) -> bool:
+    if caught is None:
+        return True
+    if isinstance(caught, ast.Tuple):
+        return any(_catches_all(element) for element in caught.elts)
+    name = caught.id if isinstance(caught, ast.Name) else caught.attr if isinstance(caught, ast.Attribute) else ""
+    return name in _CATCH_ALL
 
 
 def _new_handlers(before: ast.Module, after: ast.Module) -> Iterator[tuple[str, ast.ExceptHandler]]:
@@ -334,6 +350,30 @@ def _catches(caught: ast.expr | None, failure: str) -> bool:
 
 
 # -- does it do anything? --------------------------------------------------------------------------
+
+
+def _branch(node: ast.Try | ast.TryStar | None, handler: ast.ExceptHandler) -> bool:
+    """Whether the try is a test that chooses between two settings: its body and the handler assign
+    constants to the same names (``encoding = "gsm"`` / ``except UnicodeEncodeError: encoding =
+    "ucs2"``), and no value the try body computes is thrown away by the handler."""
+    if node is None:
+        return False
+
+    def constants(body: list[ast.stmt]) -> set[str] | None:
+        names: set[str] = set()
+        for stmt in body:
+            if isinstance(stmt, ast.Assign) and _constant_like(stmt.value, set()):
+                for target in stmt.targets:
+                    elements = target.elts if isinstance(target, ast.Tuple) else [target]
+                    if not all(isinstance(e, ast.Name) for e in elements):
+                        return None
+                    names |= {e.id for e in elements if isinstance(e, ast.Name)}
+            elif not isinstance(stmt, ast.Expr):  # an expression statement is the test; anything else is work
+                return None
+        return names
+
+    tried, chosen = constants(node.body), constants(handler.body)
+    return bool(tried) and tried == chosen
 
 
 def _inert(handler: ast.ExceptHandler) -> bool:

@@ -2,11 +2,11 @@
 
 JSON producers send both forms for the same meaning, and a fix for a missing field often handles
 only the form the failing job had: ``.get("line2", "")`` survives an absent key and still breaks on
-``"line2": null``. FixBench showed this as the commonest false fix. So for every field the change
-touches that the failing data lacks or holds as null, the candidate is also run on the data with
-that field in the other form, and it must complete there too.
+``"line2": null``. So for every field the change reads that the failing data lacks or holds as
+null (a single key of a dict too), the candidate is also run on the data with that field in the
+other form, and it must complete there too.
 
-Another false fix FixBench showed guards the one element that failed, not the aggregate around it: a
+Another false fix guards the one element that failed, not the aggregate around it: a
 division by ``campaign["visits"]`` is guarded, the division by the total visits is not, and
 ``{"campaigns": []}`` still raises. So a list the change reads, or whose records hold a field it
 reads, is also emptied. Such a variant is *tolerant*: refusing an empty list with some error can be
@@ -46,6 +46,9 @@ class Variant:
     #: True: the candidate must complete on it. False (an emptied list): it must only not repeat the
     #: original failure, since an empty input may rightly be refused with another error.
     strict: bool = True
+    #: With ``strict``: the variant must also give the failing data's own answer (False where the
+    #: variant's placement of a null is a guess, see :func:`missing_value_variants`).
+    same_answer: bool = True
 
 
 def _reads(lines: Iterable[str]) -> set[tuple[str, str]]:
@@ -57,8 +60,24 @@ def _body(diff: str) -> list[str]:
 
 
 def touched_fields(diff: str, failing_code: str = "") -> set[tuple[str, str]]:
-    """(receiver, key) reads on the lines a unified diff adds or removes, and on the failing line."""
-    return _reads([*(ln[1:] for ln in _body(diff) if ln[:1] in "+-"), failing_code])
+    """(receiver, key) reads the change makes differently, and those on the failing line.
+
+    A read is compared as written (``data.get("lang"`` / ``data["lang"``): one a rewritten line
+    carries over unchanged is not touched, since the change handles that key as the code did."""
+    lines = _body(diff)
+    added = {_whole(ln[1:], m): m for ln in lines if ln[:1] == "+" for m in _FIELD_READ.finditer(ln[1:])}
+    removed = {_whole(ln[1:], m): m for ln in lines if ln[:1] == "-" for m in _FIELD_READ.finditer(ln[1:])}
+    changed = [m for text, m in {**added, **removed}.items() if (text in added) != (text in removed)]
+    return {(m.group("receiver"), m.group("key")) for m in changed} | _reads([failing_code])
+
+
+def _whole(line: str, match: re.Match[str]) -> str:
+    """A read as written, to its closing bracket: ``data.get("x", "")`` differs from ``data.get("x")``."""
+    depth, end = 1, match.end()
+    while end < len(line) and depth:
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(line[end], 0)
+        end += 1
+    return line[match.start():end]
 
 
 def nearby_fields(diff: str, failing_code: str = "") -> set[tuple[str, str]]:
@@ -94,35 +113,48 @@ def _where(path: tuple[str | int, ...]) -> str:
 def missing_value_variants(data: dict[str, Any], touched: Iterable[tuple[str, str]],
                            nearby: Iterable[tuple[str, str]] = ()) -> list[Variant]:
     """Variants of ``data`` where a touched field that is null becomes absent, or one that is absent
-    becomes null in a dict that holds a sibling: a field the code reads from the same receiver.
+    becomes null: every key the change reads gets its other missing form, a single key too.
 
-    The sibling is required for the absent case so that a key is only added where the code reads
-    it, not to every dict in the payload (a handler that iterates over a dict would see a new entry).
+    An absent key is made null where the code reads it: in the dicts that hold a sibling (a key the
+    code reads from the same receiver), else in the dicts the receiver names (``order["ship_to"]``:
+    every ``ship_to``), else in the job data itself and the first record of each list. The last
+    placement is a guess about the receiver, so such a variant is tolerant: it must not repeat the
+    original failure (``.get(key, "").strip()`` on a null), but may answer otherwise or refuse it.
     """
     fields = set(touched)
     names = {key for _, key in fields}
     reads = fields | set(nearby)
     siblings = {key: {k for r, k in reads if k != key and (r, key) in fields} for key in names}
+    named = {key: {m for r, k in fields if k == key for m in _RECEIVER_KEY.findall(r)[-1:]} for key in names}
+    dicts = _dicts(data)
     variants: list[Variant] = []
-    for path, node in _dicts(data):
-        for key in sorted(names):
-            if key in node and node[key] is None:
-                changed = copy.deepcopy(data)
-                del _at(changed, path)[key]
-                variants.append(Variant(f"`{key}` absent instead of null (in {_where(path)})", changed))
-            elif key not in node and siblings[key] & set(node) and not _list_record(path):
-                changed = copy.deepcopy(data)
-                _at(changed, path)[key] = None
-                variants.append(Variant(f"`{key}` null instead of absent (in {_where(path)})", changed))
-            if len(variants) >= MAX_VARIANTS:
-                return variants
-    return variants
+    for key in sorted(names):
+        if any(key in node for _, node in dicts):
+            for path, node in dicts:
+                if key in node and node[key] is None:
+                    changed = copy.deepcopy(data)
+                    del _at(changed, path)[key]
+                    # Tolerant: a producer that sends the key as null may always send it; a fix that
+                    # reads it may refuse it absent with another error, not with the original one.
+                    variants.append(Variant(f"`{key}` absent instead of null (in {_where(path)})", changed,
+                                            strict=False))
+            continue
+        places = [p for p, node in dicts if siblings[key] & set(node)]
+        same = True
+        if not places:
+            places = [p for p, _ in dicts if p and p[-1] in named[key]]
+        if not places:
+            places, same = [p for p, _ in dicts if not p or isinstance(p[-1], int)], False
+        for path in places:
+            changed = copy.deepcopy(data)
+            _at(changed, path)[key] = None
+            variants.append(Variant(f"`{key}` null instead of absent (in {_where(path)})", changed,
+                                    strict=same, same_answer=same))
+    return variants[:MAX_VARIANTS]
 
 
-def _list_record(path: tuple[str | int, ...]) -> bool:
-    # Only the first record of a list is walked; a change there would test one record of many and
-    # say nothing about the rest, so records in lists get only the null-to-absent variant.
-    return bool(path) and isinstance(path[-1], int)
+#: The quoted keys of a receiver expression (``order["ship_to"]`` -> ship_to).
+_RECEIVER_KEY = re.compile(r"""\[\s*["']([A-Za-z_][A-Za-z0-9_\-]*)["']\s*\]""")
 
 
 def deliberate_failure(failing_code: str) -> bool:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import abc
 import asyncio
 import importlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from smartworker.metrics import observed_run
 
 if TYPE_CHECKING:
     from smartworker.config import Settings
@@ -87,6 +89,14 @@ class SandboxRequest:
     env: Mapping[str, str] = field(default_factory=dict)  #: extra environment for the handler
     limits: SandboxLimits | None = None  #: None: the backend's configured limits
 
+    def session_key(self, limits: SandboxLimits) -> tuple[Any, ...]:
+        """What runs sharing one sandbox session must have in common: the same copy, the same limits,
+        the same environment. Runs in one session share an interpreter's hash seed, so the same data
+        in another environment (the verdict's far time zone) gets its own session: a result whose
+        order comes from string hashing then differs between the two, as it would between two hosts."""
+        return (str(self.app_root), tuple(sorted(self.changed_files.items())), limits,
+                tuple(sorted(self.env.items())))
+
     def with_data(self, data: dict[str, Any]) -> SandboxRequest:
         """The same request with other job data (verdicts replay several inputs)."""
         return replace(self, data=data)
@@ -140,6 +150,7 @@ class SandboxBackend(abc.ABC):
         self.limits = limits or SandboxLimits()
         self._slots = asyncio.Semaphore(concurrency)
 
+    @observed_run
     async def run(self, request: SandboxRequest) -> SandboxOutcome:
         """Run the request's handler on its data against the changed copy; never raises for user code.
 
@@ -148,6 +159,20 @@ class SandboxBackend(abc.ABC):
         """
         async with self._slots:
             return await self._run(request, request.limits or self.limits)
+
+    async def run_batch(self, requests: Sequence[SandboxRequest]) -> list[SandboxOutcome]:
+        """Run several requests (one candidate's replays and variants, say); outcomes in request order.
+
+        Each request is still its own run with its own limits; a backend that can, runs the requests
+        that share a candidate (app root, changed files, limits) in one sandbox session.
+        """
+        return list(await asyncio.gather(*(self.run(request) for request in requests)))
+
+    async def warm_up(self) -> None:  # noqa: B027 - most backends have nothing to start ahead
+        """Start ahead whatever makes the first run fast (warm sessions); never raises."""
+
+    async def close(self) -> None:  # noqa: B027 - most backends hold nothing between runs
+        """Release what the backend holds between runs (warm sessions); it may still run afterwards."""
 
     @abc.abstractmethod
     async def _run(self, request: SandboxRequest, limits: SandboxLimits) -> SandboxOutcome:

@@ -1,6 +1,7 @@
 """Sandbox runs as jobs on the ``login-sandbox`` queue.
 
-``QueuedSandbox`` is a backend that sends each run to the queue and waits for its answer;
+``QueuedSandbox`` is a backend that sends each run (or each batch: one candidate's runs) to the queue
+and waits for its answer;
 ``SandboxWorker`` consumes the queue with ``SANDBOX_CONCURRENCY`` and runs each request on the real
 backend (bwrap or docker). Runs therefore share one concurrency limit across every resolver process,
 and show up in BullMQ dashboards like any other job.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +30,7 @@ from smartworker.sandbox.base import (
     SandboxStatus,
 )
 from smartworker.shutdown import hand_back
+from smartworker.wakeup import WakeupWorker
 
 log = get_logger(__name__)
 
@@ -102,18 +105,38 @@ class QueuedSandbox(SandboxBackend):
     async def _run(self, request: SandboxRequest, limits: SandboxLimits) -> SandboxOutcome:
         payload = request_to_dict(replace(request, limits=limits))
         job = await self.queues.sandbox.add("run", payload, cast(Any, _JOB_OPTS))
-        # Allow for queueing behind other runs on top of the run's own limit.
-        deadline = time.monotonic() + limits.timeout_s * 4 + 60
+        answer = await self._answer(job.id, limits.timeout_s)
+        return outcome_from_dict(answer)
+
+    async def run_batch(self, requests: Sequence[SandboxRequest]) -> list[SandboxOutcome]:
+        """Send the requests as ONE job, so one sandbox worker runs a candidate's runs in one session."""
+        if len(requests) <= 1:
+            return await super().run_batch(requests)
+        runs = [replace(r, limits=r.limits or self.limits) for r in requests]
+        async with self._slots:
+            job = await self.queues.sandbox.add("batch", {"requests": [request_to_dict(r) for r in runs]},
+                                                cast(Any, _JOB_OPTS))
+            longest = max(r.limits.timeout_s for r in runs if r.limits)
+            answer = await self._answer(job.id, longest * len(runs))
+        outcomes = answer.get("outcomes")
+        if not isinstance(outcomes, list) or len(outcomes) != len(runs):
+            raise SandboxError(f"sandbox job {job.id} answered {len(runs)} runs with something else")
+        return [outcome_from_dict(o) for o in outcomes]
+
+    async def _answer(self, job_id: str | None, timeout_s: float) -> dict[str, Any]:
+        """The return value of the sandbox job ``job_id``, polled until it ends."""
+        # Allow for queueing behind other runs on top of the runs' own limit.
+        deadline = time.monotonic() + timeout_s * 4 + 60
         while time.monotonic() < deadline:
-            state = await self.queues.sandbox.getJobState(job.id)
+            state = await self.queues.sandbox.getJobState(job_id)
             if state in ("completed", "failed"):
-                done = await Job.fromId(self.queues.sandbox, job.id)
+                done = await Job.fromId(self.queues.sandbox, job_id)
                 if state == "completed" and done is not None and isinstance(done.returnvalue, dict):
-                    return outcome_from_dict(done.returnvalue)
+                    return done.returnvalue
                 reason = done.failedReason if done is not None else "vanished"
-                raise SandboxError(f"sandbox job {job.id} failed: {reason}")
+                raise SandboxError(f"sandbox job {job_id} failed: {reason}")
             await asyncio.sleep(POLL_S)
-        raise SandboxError(f"sandbox job {job.id} got no answer in time (is a sandbox worker running?)")
+        raise SandboxError(f"sandbox job {job_id} got no answer in time (is a sandbox worker running?)")
 
 
 class SandboxWorker:
@@ -129,10 +152,17 @@ class SandboxWorker:
         """Start consuming."""
         opts = {"connection": self.queues.redis_url, "prefix": self.settings.queue_prefix,
                 "concurrency": self.settings.sandbox_concurrency}
-        self._worker = Worker(self.queues.names.sandbox, self._process, opts)
+        await self.backend.warm_up()
+        self._worker = WakeupWorker(self.queues.names.sandbox, self._process, opts)
         log.debug("sandbox worker started", backend=self.backend.name, concurrency=self.settings.sandbox_concurrency)
 
     async def _process(self, job: Job, token: str) -> dict[str, Any]:
+        if job.name == "batch":
+            raw = job.data.get("requests")
+            if not isinstance(raw, list):
+                raise SandboxError("sandbox batch job without a list of requests")
+            requests = [request_from_dict(r, self.settings.app_root) for r in raw]
+            return {"outcomes": [outcome_to_dict(o) for o in await self.backend.run_batch(requests)]}
         request = request_from_dict(job.data, self.settings.app_root)
         outcome = await self.backend.run(request)
         return outcome_to_dict(outcome)
@@ -143,6 +173,7 @@ class SandboxWorker:
             await hand_back(self._worker)
 
     async def close(self) -> None:
-        """Finish running sandbox jobs and stop."""
+        """Finish running sandbox jobs and stop; the backend's warm sessions go too."""
         if self._worker is not None:
             await self._worker.close()
+        await self.backend.close()

@@ -20,6 +20,14 @@ anything but one JSON object on the channel, means the run crashed.
 
 Only the standard library and ``smartworker.jobs`` are imported here: the runner must start fast and
 work in a container image that has nothing but the application's own dependencies.
+
+Warm sessions (``python -m smartworker.sandbox.runner --serve``) keep that protocol per run, but start
+once: the runner imports what every run needs, says ``{"ready": true}`` on the channel, then reads one
+JSON line per run on stdin (``{"id", "request", "limits"}``), forks a fresh child for each (its own
+process group, rlimits, stdin, answer pipe and stderr pipe, and no other descriptor) and writes one
+line per finished run on the channel: ``{"id", "exit_code", "timed_out", "answer", "overflow",
+"stderr", "duration_s"}`` (``answer`` and ``stderr`` base64). Exit codes follow bwrap's convention
+(128 + N for signal N), so the host interprets a warm run exactly like a cold one.
 """
 
 from __future__ import annotations
@@ -259,19 +267,38 @@ def encode(outcome: dict[str, Any]) -> str:
         return json.dumps(_error("result", wrapped), allow_nan=False)
 
 
-def main() -> int:
-    """Entry point of ``python -m smartworker.sandbox.runner``."""
+def protocol_channel() -> TextIO:
+    """The protocol channel: a duplicate of fd 1, which then points at stderr (see the module doc)."""
     channel: TextIO = os.fdopen(os.dup(1), "w", encoding="utf-8")  # dup()'d fds are not inherited
     os.dup2(2, 1)
+    return channel
+
+
+def answer(request: dict[str, Any], channel: TextIO) -> None:
+    """Run one request and write its answer line on ``channel``."""
+    line = encode(run_request(request))
+    sys.stdout.flush()
+    channel.write(line + "\n")
+    channel.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m smartworker.sandbox.runner [--serve] [--tag TAG]``.
+
+    ``--tag`` only marks the command line, so a backend can find its own processes.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if "--serve" in args:
+        from smartworker.sandbox.fork_server import serve
+
+        return serve(protocol_channel())
+    channel = protocol_channel()
     try:
         request = json.loads(sys.stdin.buffer.read())
     except ValueError as exc:
         print(f"smartworker runner: unreadable request: {exc}", file=sys.stderr)
         return 2
-    line = encode(run_request(request))
-    sys.stdout.flush()
-    channel.write(line + "\n")
-    channel.flush()
+    answer(request, channel)
     return 0
 
 

@@ -105,21 +105,43 @@ def write_changes(root: Path, changed_files: Mapping[str, str], *,
             os.chown(target, *owner)
 
 
+def empty_copy(parent: Path | None = None, *, owner: tuple[int, int] | None = None) -> Path:
+    """A new, empty ``app`` directory in a new temporary directory (under ``parent`` when given).
+
+    A warm sandbox session mounts it before the candidate is known; :func:`fill` fills it later.
+    """
+    copy = Path(tempfile.mkdtemp(prefix="smartworker-sandbox-", dir=parent)) / "app"
+    try:
+        copy.mkdir(mode=0o755)
+        if owner:
+            os.chown(copy, *owner)
+    except BaseException:
+        remove(copy)
+        raise
+    return copy
+
+
+def fill(copy: Path, app_root: Path, changed_files: Mapping[str, str], *, max_bytes: int,
+         owner: tuple[int, int] | None = None) -> None:
+    """Copy ``app_root`` into the empty ``copy`` and apply ``changed_files``."""
+    if not app_root.is_dir():
+        raise SandboxError(f"application root {app_root} is not a directory")
+    copy_tree(app_root, copy, max_bytes=max_bytes, owner=owner)
+    write_changes(copy, changed_files, owner=owner)
+
+
 def prepare(app_root: Path, changed_files: Mapping[str, str], *, max_bytes: int,
-            owner: tuple[int, int] | None = None) -> Path:
-    """A fresh copy of ``app_root`` with ``changed_files`` applied, in a new temporary directory.
+            owner: tuple[int, int] | None = None, parent: Path | None = None) -> Path:
+    """A fresh copy of ``app_root`` with ``changed_files`` applied, in a new temporary directory
+    (under ``parent`` when given).
 
     Give the returned path to :func:`remove` when done; on failure nothing is left behind.
     """
     if not app_root.is_dir():
         raise SandboxError(f"application root {app_root} is not a directory")
-    copy = Path(tempfile.mkdtemp(prefix="smartworker-sandbox-")) / "app"
+    copy = empty_copy(parent, owner=owner)
     try:
-        copy.mkdir(mode=0o755)
-        if owner:
-            os.chown(copy, *owner)
-        copy_tree(app_root, copy, max_bytes=max_bytes, owner=owner)
-        write_changes(copy, changed_files, owner=owner)
+        fill(copy, app_root, changed_files, max_bytes=max_bytes, owner=owner)
     except BaseException:
         remove(copy)
         raise

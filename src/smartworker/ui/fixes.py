@@ -18,6 +18,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer
 
 from smartworker import keys
+from smartworker.reasoning.progress import view as progress_view
 from smartworker.redaction import redact, redact_text
 
 #: Record statuses that end a resolution (the rest are still running).
@@ -172,6 +173,8 @@ def phase(record: dict[str, Any]) -> str:
         return {"fixed": "done: fixed", "not_fixed": "done: not fixed", "error": "stopped by an error",
                 "abstained": "done: not a code bug to fix",
                 "attached": "waiting on an identical failure's fix"}[status]
+    if isinstance(record.get("progress"), dict):  # reasoning/progress.py: candidate k of N, seconds, tokens
+        return redact_text(progress_view(record)["text"])
     if record.get("phase"):
         return redact_text(_str(record["phase"]))
     candidates = candidates_of(record)

@@ -18,20 +18,20 @@ if TYPE_CHECKING:
     from smartworker.memory.interface import FailureMemory
     from smartworker.memory.store import Match
 
-#: Signatures, most frequent first: how often each failed, how often it was resolved, and the
-#: latest resolution summary.
+#: Signatures, most frequent first: how often each failed (every occurrence counted on a row), how
+#: often it was resolved, and the latest resolution summary.
 GROUPS_SQL = """
-SELECT signature, name, count(*) AS failures, count(*) FILTER (WHERE resolved) AS resolved,
-       max(failed_at) AS last_failed,
+SELECT signature, name, sum(occurrences) AS failures, sum(occurrences) FILTER (WHERE resolved) AS resolved,
+       max(last_seen) AS last_failed,
        (array_agg(resolution_summary ORDER BY resolved_at DESC NULLS LAST))[1] AS resolution
   FROM failures
  GROUP BY signature, name
- ORDER BY count(*) DESC, max(failed_at) DESC
+ ORDER BY sum(occurrences) DESC, max(last_seen) DESC
  LIMIT %(limit)s
 """
-#: How many failures share each of the given signature hashes.
+#: How many failures (occurrences) share each of the given signature hashes.
 COUNTS_SQL = """
-SELECT signature_hash, count(*) AS failures
+SELECT signature_hash, sum(occurrences) AS failures
   FROM failures
  WHERE signature_hash = ANY(%(hashes)s)
  GROUP BY signature_hash
@@ -82,7 +82,7 @@ async def groups(store: FailureMemory, limit: int = 50) -> list[Group]:
     async with _connection(store).cursor(row_factory=dict_row) as cur:
         await cur.execute(GROUPS_SQL, {"limit": limit})
         rows = await cur.fetchall()
-    return [Group(redact_text(r["signature"]), redact_text(r["name"]), int(r["failures"]), int(r["resolved"]),
+    return [Group(redact_text(r["signature"]), redact_text(r["name"]), int(r["failures"]), int(r["resolved"] or 0),
                   r["last_failed"], redact_text(r["resolution"] or "")) for r in rows]
 
 

@@ -91,7 +91,8 @@ async def _live(request: Request) -> dict[str, Any]:
         _health(request).parts(),
     )
     roles = {service.queues.names.main: "main", service.queues.names.dlq: "dead-letter",
-             service.queues.names.reasoning: "reasoning", service.queues.names.sandbox: "sandbox"}
+             service.queues.names.reasoning: "reasoning", service.queues.names.sandbox: "sandbox",
+             service.queues.names.memory: "memory"}
     return {"queues": [(n, roles.get(n, "user"), counted[n], online.get(n, 0)) for n in names],
             "states": jobs.STATES, "series": series, "parts": parts, "dlq": service.queues.names.dlq,
             "workers_total": sum(online.values())}

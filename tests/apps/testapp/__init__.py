@@ -34,3 +34,18 @@ async def slow(data):
         with open(marker, "a") as fh:
             fh.write(f"{os.getpid()} {time.time()}\n")
     return {"slept": data.get("seconds", 1)}
+
+
+@registry.handler("recorded")
+def recorded(data):
+    # Each run appends "<job id> <pid> <start time> <attempt>" to the Redis list data["record"], so a
+    # test can tell which process ran which job when, and how often (tests/faults/test_worker_recovery.py).
+    import redis
+
+    job = current_job()
+    with redis.Redis.from_url(data["redis"]) as client:
+        client.rpush(data["record"], f"{job.id} {os.getpid()} {time.time()} {job.attempt}")
+    if job.attempt <= int(data.get("fail_attempts", 0)):
+        raise RuntimeError(f"recorded failure on attempt {job.attempt}")
+    time.sleep(float(data.get("seconds", 0)))
+    return {"attempt": job.attempt}

@@ -1,12 +1,12 @@
-"""Demo login handler: checks a user's password against a small in-memory user table."""
+"""Demo login handler: checks a password against a small in-memory user table; "remember me" keeps the user signed in."""
 
 import hashlib
 import hmac
 
-USERS = {
-    "alice@example.com": hashlib.sha256(b"wonderland").hexdigest(),
-    "bob@example.com": hashlib.sha256(b"builder").hexdigest(),
-}
+from swdemo import remember
+
+USERS = {"alice@example.com": hashlib.sha256(b"wonderland").hexdigest(),
+         "bob@example.com": hashlib.sha256(b"builder").hexdigest()}
 
 
 def normalise_email(email):
@@ -18,4 +18,6 @@ def handle(data):
     digest = hashlib.sha256(data["password"].encode()).hexdigest()
     expected = USERS.get(email)
     ok = expected is not None and hmac.compare_digest(expected, digest)
+    if ok and data.get("remember_me"):  # "keep me signed in"
+        return {"authenticated": ok, "user": email, "remembered": remember.remember(email)}
     return {"user": email, "authenticated": ok}
