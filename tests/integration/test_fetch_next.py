@@ -7,9 +7,11 @@ compares what each left in Redis and which events each fired.
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import tempfile
 import uuid
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +77,54 @@ async def test_a_busy_worker_makes_one_script_call_per_job(own_redis: OwnRedis) 
         await queue.obliterate(force=True)
         await queue.close()
         await client.aclose()
+
+
+class NoCustomerError(ValueError):
+    """A handler's error (a subclass: builtin exceptions take no weak reference)."""
+
+
+async def test_a_failed_jobs_exception_is_freed_without_the_garbage_collector(redis_url: str) -> None:
+    """A storm fails thousands of jobs: what each failure leaves must go when its last reference does,
+    not wait in a reference cycle for a collection (which cost more CPU than the failure's Redis call)."""
+    name = f"fn-freed-{uuid.uuid4().hex[:6]}"
+    raised: list[weakref.ref[BaseException]] = []
+
+    def no_customer(job: Job) -> NoCustomerError:
+        exc = NoCustomerError(f"job {job.id} has no customer")
+        raised.append(weakref.ref(exc))
+        return exc
+
+    async def fails(job: Job, token: str) -> None:
+        raise no_customer(job)  # no local holds it: a handler's own frame would make a cycle of its own
+
+    n = 20
+    queue = Queue(name, {"connection": redis_url})
+    failed: list[str] = []
+    done = asyncio.Event()
+
+    def on_failed(job: Job, *_: Any) -> None:
+        failed.append(job.id)
+        if len(failed) == n:
+            done.set()
+
+    gc.collect()
+    gc.disable()
+    try:
+        await queue.addBulk([{"name": "fails", "data": {"i": i}, "opts": {"attempts": 1}} for i in range(n)])
+        worker = FetchNextWorker(name, fails, {"connection": redis_url, "concurrency": 2})
+        worker.on("failed", on_failed)
+        await asyncio.wait_for(done.wait(), 30)
+        await worker.close()
+        await asyncio.sleep(0)
+        alive = [ref() for ref in raised if ref() is not None]
+        assert len(raised) == n and not alive, f"{len(alive)} of {len(raised)} exceptions still held: {alive[:2]}"
+        assert await queue.getFailedCount() == n
+        job = await Job.fromId(queue, failed[0])
+        assert "has no customer" in job.stacktrace[-1]  # the trace is still stored in full
+    finally:
+        gc.enable()
+        await queue.obliterate(force=True)
+        await queue.close()
 
 
 async def _workload(cls: type[Worker], redis_url: str) -> tuple[dict[str, Any], Counter[str]]:

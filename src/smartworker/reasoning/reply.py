@@ -7,11 +7,12 @@ may change is :mod:`smartworker.reasoning.edits`'s question.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from smartworker.reasoning import syntax
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _parse_text(text: str, default_path: str | None) -> list[FileBlock]:
 
 def _is_python(text: str) -> bool:
     try:
-        ast.parse(text)
+        syntax.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return False
     return bool(text.strip())

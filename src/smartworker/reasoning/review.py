@@ -26,6 +26,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from smartworker.metrics import gate
+from smartworker.reasoning import syntax
 from smartworker.sandbox.shape import leaves
 
 #: Stdlib exceptions that tracebacks name by their qualified path, mapped to their nearest builtin
@@ -196,7 +197,7 @@ def skipped_line(originals: Mapping[str, str], changed: Mapping[str, str], faili
     skipped ``return`` or condition is another path, which the sandbox judges.
     """
     try:
-        wanted = ast.parse(failing_code.strip()).body
+        wanted = syntax.parse(failing_code.strip()).body
     except (SyntaxError, ValueError):
         return None  # a compound statement's header (``for x in y:``): not a statement on its own
     if len(wanted) != 1 or not isinstance(wanted[0], _EFFECTS):
@@ -262,7 +263,7 @@ def _python_changes(originals: Mapping[str, str], changed: Mapping[str, str]
 
 def _parse(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return syntax.parse(source)
     except (SyntaxError, ValueError, RecursionError):  # ValueError: null bytes in the source
         return None
 

@@ -12,12 +12,13 @@ import ast
 import sys
 
 from smartworker.errors import ProposalRejectedError
+from smartworker.reasoning import syntax
 
 
 def python_error(text: str) -> str | None:
     """Why ``text`` is not valid Python (one line), or None."""
     try:
-        ast.parse(text)
+        syntax.parse(text)
     except SyntaxError as exc:
         return f"line {exc.lineno}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError) as exc:
@@ -100,11 +101,11 @@ def _find(body: list[ast.stmt], parts: list[str]) -> _Def | None:
 
 def _parse_fragment(source: str) -> tuple[ast.Module, str]:
     try:
-        return ast.parse(source), source
+        return syntax.parse(source), source
     except SyntaxError:
         dedented = _dedent(source)
         try:
-            return ast.parse(dedented), dedented
+            return syntax.parse(dedented), dedented
         except SyntaxError as exc:
             raise ProposalRejectedError(f"the new code is not valid Python (line {exc.lineno}: {exc.msg})") from None
 
@@ -137,7 +138,7 @@ def splice_function(original_source: str, new_function_source: str, name: str) -
     new_lines = new_text.splitlines(keepends=True)
     segment = _ensure_newline(_segment(new_lines, node))
     try:
-        tree = ast.parse(original_source)
+        tree = syntax.parse(original_source)
     except SyntaxError as exc:
         raise ProposalRejectedError(
             f"the original module is not valid Python (line {exc.lineno}); cannot splice") from None
@@ -226,8 +227,8 @@ def add_missing_imports(original: str | None, new: str) -> tuple[str, list[str]]
     was unbound, so the import changes nothing but that error.
     """
     try:
-        tree = ast.parse(new)
-        before = _unimported_modules(ast.parse(original)) if original is not None else set()
+        tree = syntax.parse(new)
+        before = _unimported_modules(syntax.parse(original)) if original is not None else set()
     except SyntaxError:
         return new, []
     missing = sorted(_unimported_modules(tree) - before)
@@ -248,10 +249,10 @@ def merge_python(original: str, block: str) -> tuple[str, list[str]]:
     would lose the imports its decorator and body need.)
     """
     try:
-        orig_tree = ast.parse(original)
+        orig_tree = syntax.parse(original)
     except SyntaxError:
         return block, ["the original does not parse; replaced whole"]
-    block_tree = ast.parse(block)
+    block_tree = syntax.parse(block)
     orig_named = _named(orig_tree.body)
     block_named = _named(block_tree.body)
     missing = sorted(set(orig_named) - set(block_named))
@@ -264,13 +265,13 @@ def merge_python(original: str, block: str) -> tuple[str, list[str]]:
     result = original
     for node in block_tree.body:
         if isinstance(node, _DEF_TYPES):
-            existed = _find(ast.parse(result).body, [node.name]) is not None
+            existed = _find(syntax.parse(result).body, [node.name]) is not None
             result = splice_function(result, _segment(block_lines, node), node.name)
             notes.append(f"{'replaced' if existed else 'added'} {node.name}")
             continue
         name = _assigned_name(node)
         if name is not None:
-            tree = ast.parse(result)
+            tree = syntax.parse(result)
             current = _named(tree.body).get(name)
             text = _ensure_newline(_segment(block_lines, node))
             if current is not None and not isinstance(current, _DEF_TYPES):
@@ -289,7 +290,7 @@ def merge_python(original: str, block: str) -> tuple[str, list[str]]:
 
     for node in block_tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
-            tree = ast.parse(result)
+            tree = syntax.parse(result)
             have: set[tuple[str, str, str | None]] = set()
             for existing in tree.body:
                 if isinstance(existing, ast.Import | ast.ImportFrom):
