@@ -285,6 +285,7 @@ class Queues:
             found = await pipe.execute()
         plain: list[tuple[str, Job, str]] = []
         asking: list[tuple[str, Job, str]] = []
+        copied_before: list[tuple[str, Job]] = []
         for n, job_id in enumerate(ids):
             score, raw, earlier = found[3 * n:3 * n + 3]
             if score is None or not raw:
@@ -302,9 +303,16 @@ class Queues:
                                 error=f"{type(exc).__name__}: {exc}")
                 continue
             dlq_id = keys.dlq_job_id(self.names.main, job_id)
-            dlq_id = _dlq_id_after(dlq_id, _dead_from_raw(self.dlq, dlq_id, earlier), job.timestamp)
+            dead = _dead_from_raw(self.dlq, dlq_id, earlier)
+            if dead is not None and dead.timestamp == _count(job.timestamp):
+                # An earlier look copied this failure but could not remove it (a job scheduler's
+                # current job answers -8; a crash between the steps): removed again only. A second
+                # memory job or fix request would count the failure, or resolve it, once per look.
+                copied_before.append((job_id, job))
+                continue
+            dlq_id = _dlq_id_after(dlq_id, dead, job.timestamp)
             (asking if wants_fix(job.data) else plain).append((job_id, job, dlq_id))
-        added = await self._add_copies(plain, store)
+        added = copied_before + await self._add_copies(plain, store)
         for job_id, job, dlq_id in asking:
             try:
                 await self.dlq.add(job.name, _dead_record(self.names.main, job_id, job),
@@ -324,8 +332,8 @@ class Queues:
                 await remove(keys=[self.main.toKey(job_id), self.main.keys["repeat"]],
                              args=[job_id, 1, self.main.keys[""]], client=pipe)
             removed = await pipe.execute(raise_on_error=False)
-        # 1: removed. Anything else (-8 for a job scheduler's job, 0 for a locked one) leaves the job
-        # in the failed set, and the next look moves it again (the same DLQ copy and memory job).
+        # 1: removed. Anything else (-8 for a job scheduler's current job, 0 for a locked one) leaves
+        # the job in the failed set, and the next look tries the removal again (only that).
         moved = [job for (_, job), result in zip(added, removed, strict=True) if result == 1]
         for job in moved:
             moved_to_dlq(self.names.main, job.name)

@@ -276,3 +276,45 @@ async def test_batch_move_moves_each_failure_once_with_its_trace(service: Any) -
 
 async def _failed_at_least(queues: Any, n: int) -> bool:
     return int(await queues.main.getFailedCount()) >= n
+
+
+async def test_a_failure_that_cannot_be_removed_is_copied_and_remembered_once(service: Any) -> None:
+    """A job scheduler's current job cannot be removed (BullMQ's removeJob answers -8), so it stays
+    failed and every look finds it again: its copy, memory entry and fix request happen once."""
+    queues = service.queues
+
+    async def fail(job: Any, token: str) -> None:
+        raise RuntimeError("the nightly report has no recipients")
+
+    bare = Worker(queues.names.main, fail, {"connection": queues.redis_url})
+    # The id BullMQ gives a scheduler's job (ours refuses a caller's id with a colon).
+    added = await queues.main.add("boom", {"reasoning_fix": True}, {"attempts": 1, "jobId": "repeat:nightly:1000"})
+    job_id = added.id
+    await wait_for(lambda: queues.main.getFailedCount(), what="the scheduler's job failed")
+    await bare.close()
+    # What BullMQ keeps for a job scheduler whose current job this is.
+    await queues.redis.hset(queues.main.toKey(job_id), "rjk", "nightly")
+    await queues.redis.zadd(queues.main.keys["repeat"], {"nightly": 1000})
+    offered: list[str] = []
+
+    async def store(dead: list[Any]) -> set[str]:
+        offered.extend(d.id for d in dead)
+        return {d.id for d in dead}
+
+    for _ in range(3):
+        assert await queues.move_many_to_dlq([job_id], store) == 0  # not removed: not counted as moved
+    assert await queues.main.getFailedCount() == 1
+    assert await dlq_total(service) == 1
+    assert await queues.reasoning.getJobCountByTypes("waiting") == 1
+    # The request finished (a resolution made): a later look must not ask for another one.
+    rid = keys.reasoning_job_id(queues.names.main, job_id)
+    await queues.reasoning.remove(rid)
+    assert await queues.move_many_to_dlq([job_id], store) == 0
+    assert await queues.reasoning.getJobCountByTypes("waiting") == 0
+    assert offered == []  # it asked for a fix: the resolution stores it, not the move
+
+    # Once the scheduler has moved on, the next look removes it, without a second copy.
+    await queues.redis.zadd(queues.main.keys["repeat"], {"nightly": 2000})
+    assert await queues.move_many_to_dlq([job_id], store) == 1
+    assert await queues.main.getFailedCount() == 0
+    assert await dlq_total(service) == 1
