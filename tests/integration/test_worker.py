@@ -284,37 +284,41 @@ async def test_a_failure_that_cannot_be_removed_is_copied_and_remembered_once(se
     queues = service.queues
 
     async def fail(job: Any, token: str) -> None:
-        raise RuntimeError("the nightly report has no recipients")
+        raise RuntimeError(f"the {job.data['report']} report has no recipients")
 
     bare = Worker(queues.names.main, fail, {"connection": queues.redis_url})
-    # The id BullMQ gives a scheduler's job (ours refuses a caller's id with a colon).
-    added = await queues.main.add("boom", {"reasoning_fix": True}, {"attempts": 1, "jobId": "repeat:nightly:1000"})
-    job_id = added.id
-    await wait_for(lambda: queues.main.getFailedCount(), what="the scheduler's job failed")
+    # The ids BullMQ gives schedulers' jobs (ours refuses a caller's id with a colon): one job asks
+    # for a fix, the other is only remembered.
+    asking = (await queues.main.add("boom", {"report": "nightly", "reasoning_fix": True},
+                                    {"attempts": 1, "jobId": "repeat:nightly:1000"})).id
+    plain = (await queues.main.add("boom", {"report": "hourly"}, {"attempts": 1, "jobId": "repeat:hourly:1000"})).id
+    await wait_for(lambda: _failed_at_least(queues, 2), what="the schedulers' jobs failed")
     await bare.close()
     # What BullMQ keeps for a job scheduler whose current job this is.
-    await queues.redis.hset(queues.main.toKey(job_id), "rjk", "nightly")
-    await queues.redis.zadd(queues.main.keys["repeat"], {"nightly": 1000})
+    for job_id, scheduler in ((asking, "nightly"), (plain, "hourly")):
+        await queues.redis.hset(queues.main.toKey(job_id), "rjk", scheduler)
+        await queues.redis.zadd(queues.main.keys["repeat"], {scheduler: 1000})
     offered: list[str] = []
 
     async def store(dead: list[Any]) -> set[str]:
-        offered.extend(d.id for d in dead)
+        offered.extend(d.job_id for d in dead)
         return {d.id for d in dead}
 
     for _ in range(3):
-        assert await queues.move_many_to_dlq([job_id], store) == 0  # not removed: not counted as moved
-    assert await queues.main.getFailedCount() == 1
-    assert await dlq_total(service) == 1
+        assert await queues.move_many_to_dlq([asking, plain], store) == 0  # not removed: not moved
+    assert await queues.main.getFailedCount() == 2
+    assert await dlq_total(service) == 2
+    assert offered == [plain]  # remembered once; the one asking for a fix is stored by its resolution
     assert await queues.reasoning.getJobCountByTypes("waiting") == 1
     # The request finished (a resolution made): a later look must not ask for another one.
-    rid = keys.reasoning_job_id(queues.names.main, job_id)
-    await queues.reasoning.remove(rid)
-    assert await queues.move_many_to_dlq([job_id], store) == 0
+    await queues.reasoning.remove(keys.reasoning_job_id(queues.names.main, asking))
+    assert await queues.move_many_to_dlq([asking, plain], store) == 0
     assert await queues.reasoning.getJobCountByTypes("waiting") == 0
-    assert offered == []  # it asked for a fix: the resolution stores it, not the move
+    assert offered == [plain]
 
-    # Once the scheduler has moved on, the next look removes it, without a second copy.
-    await queues.redis.zadd(queues.main.keys["repeat"], {"nightly": 2000})
-    assert await queues.move_many_to_dlq([job_id], store) == 1
+    # Once the schedulers have moved on, the next look removes both, without a second copy.
+    await queues.redis.zadd(queues.main.keys["repeat"], {"nightly": 2000, "hourly": 2000})
+    assert await queues.move_many_to_dlq([asking, plain], store) == 2
     assert await queues.main.getFailedCount() == 0
-    assert await dlq_total(service) == 1
+    assert await dlq_total(service) == 2
+    assert offered == [plain]
