@@ -282,12 +282,13 @@ class Queues:
                 pipe.zscore(self.main.keys["failed"], job_id)  # in the failed set: a final failure
                 pipe.hgetall(self.main.toKey(job_id))
                 pipe.hgetall(self.dlq.toKey(keys.dlq_job_id(self.names.main, job_id)))
+                pipe.exists(self.reasoning.toKey(keys.reasoning_job_id(self.names.main, job_id)))
             found = await pipe.execute()
         plain: list[tuple[str, Job, str]] = []
         asking: list[tuple[str, Job, str]] = []
         copied_before: list[tuple[str, Job]] = []
         for n, job_id in enumerate(ids):
-            score, raw, earlier = found[3 * n:3 * n + 3]
+            score, raw, earlier, requested = found[4 * n:4 * n + 4]
             if score is None or not raw:
                 continue
             try:
@@ -304,10 +305,11 @@ class Queues:
                 continue
             dlq_id = keys.dlq_job_id(self.names.main, job_id)
             dead = _dead_from_raw(self.dlq, dlq_id, earlier)
-            if dead is not None and dead.timestamp == _count(job.timestamp):
+            if dead is not None and dead.timestamp == _count(job.timestamp) and (requested or not wants_fix(job.data)):
                 # An earlier look copied this failure but could not remove it (a job scheduler's
-                # current job answers -8; a crash between the steps): removed again only. A second
-                # memory job or fix request would count the failure, or resolve it, once per look.
+                # current job answers -8; a crash between the steps): removed again only. A memory
+                # job or a fix request each look would count the failure, or resolve it, again and
+                # again. (A fix asked for but never requested, after a crash, is requested below.)
                 copied_before.append((job_id, job))
                 continue
             dlq_id = _dlq_id_after(dlq_id, dead, job.timestamp)

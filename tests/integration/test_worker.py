@@ -311,9 +311,16 @@ async def test_a_failure_that_cannot_be_removed_is_copied_and_remembered_once(se
     assert offered == [plain]  # remembered once; the one asking for a fix is stored by its resolution
     assert await queues.reasoning.getJobCountByTypes("waiting") == 1
     # The request finished (a resolution made): a later look must not ask for another one.
-    await queues.reasoning.remove(keys.reasoning_job_id(queues.names.main, asking))
+    resolver = Worker(queues.names.reasoning, _resolved, {"connection": queues.redis_url})
+    await wait_for(lambda: queues.reasoning.getCompletedCount(), what="the resolution finished")
+    await resolver.close()
     assert await queues.move_many_to_dlq([asking, plain], store) == 0
-    assert await queues.reasoning.getJobCountByTypes("waiting") == 0
+    assert await queues.reasoning.getJobCountByTypes("waiting", "active") == 0
+    # A crash between the copy and the request left no request at all: the next look makes it, once.
+    await queues.reasoning.remove(keys.reasoning_job_id(queues.names.main, asking))
+    for _ in range(2):
+        assert await queues.move_many_to_dlq([asking, plain], store) == 0
+    assert await queues.reasoning.getJobCountByTypes("waiting") == 1
     assert offered == [plain]
 
     # Once the schedulers have moved on, the next look removes both, without a second copy.
@@ -322,3 +329,7 @@ async def test_a_failure_that_cannot_be_removed_is_copied_and_remembered_once(se
     assert await queues.main.getFailedCount() == 0
     assert await dlq_total(service) == 2
     assert offered == [plain]
+
+
+async def _resolved(job: Any, token: str) -> dict[str, Any]:
+    return {"status": "rejected"}
