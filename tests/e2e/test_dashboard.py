@@ -200,7 +200,8 @@ def test_counts_change_live_while_jobs_run(system: System, browser: Browser) -> 
 
     # The job list: newest first, a search by text in the data, a job page.
     page.click("tr[data-queue='login'] [data-state='completed'] a")
-    assert page.locator("#job-list tbody tr").count() == 15
+    # A click returns once the navigation starts; count() does not wait for the new page, expect does.
+    expect(page.locator("#job-list tbody tr")).to_have_count(15, timeout=15_000)
     page.fill("input[name=q]", "bob@example")
     page.click("form.search button")
     assert "15 matches" in page.inner_text("main")
@@ -226,7 +227,7 @@ def test_dead_job_stack_trace_and_retry_through_confirmation(system: System, bro
     assert "AttributeError" in row.inner_text()
     row.locator("td:first-child a").click()
     traces = page.locator("pre.stacktrace")
-    assert traces.count() == 2  # one per attempt
+    expect(traces).to_have_count(2, timeout=15_000)  # one per attempt, once the job's page has loaded
     trace = traces.first.inner_text()
     assert "Traceback (most recent call last)" in trace and "normalise_email" in trace
     assert "AttributeError: 'NoneType' object has no attribute 'strip'" in trace
