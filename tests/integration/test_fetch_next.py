@@ -8,35 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import shutil
-import tempfile
 import uuid
 import weakref
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 from bullmq import Job, Queue, UnrecoverableError, Worker
+from tests.faults import conftest as faults
 from tests.faults.conftest import OwnRedis
 from tests.integration.test_worker import wait_for
 
 from smartworker.fetch_next import FetchNextWorker
 
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    """A redis-server of this test's own, so its command counts are the worker's alone."""
-    directory = Path(tempfile.mkdtemp(prefix="sw-fetch-next-redis-"))
-    server = OwnRedis(directory)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+#: A redis-server of the test's own (the fault tests' fixture), so its command counts are the worker's alone.
+own_redis = faults.own_redis
 
 
 async def finished(queue: Queue, n: int) -> bool:

@@ -22,6 +22,7 @@ from tests.conftest import require
 from tests.fakes import otlp_server, smtp_server
 from tests.fakes.openai_server import ScriptedLLM, reply_files
 from tests.fakes.otlp_server import ReceivedSpan, Receiver
+from tests.integration.test_node_interop import peer
 from tests.integration.test_worker import dlq_settled, dlq_total, wait_for
 
 from smartworker import telemetry
@@ -405,14 +406,6 @@ def node() -> str:
     require((NODE_DIR / "node_modules" / "bullmq-otel").is_dir(), "run `npm install` in tests/node (make test does)")
     assert path is not None
     return path
-
-
-async def peer(node: str, *args: str, timeout: float = 30) -> str:
-    proc = await asyncio.create_subprocess_exec(node, str(NODE_DIR / "peer.mjs"), *args,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
 
 
 async def test_a_node_producers_trace_continues_in_our_worker(receiver: Receiver, parts: dict[str, Any],
