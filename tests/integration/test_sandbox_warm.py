@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 
 from smartworker.config import Settings
@@ -20,6 +21,7 @@ from smartworker.sandbox.bwrap import BwrapSandbox, package_dir
 from smartworker.sandbox.queue import QueuedSandbox, SandboxWorker
 
 PROBE = '''import os
+import subprocess
 
 from smartworker import handler
 
@@ -34,6 +36,9 @@ def probe(data):
             pass
     if data.get("fail"):
         raise ValueError("the victim fails")
+    if data.get("spawn"):  # a grandchild in a session of its own, left running when the run returns
+        subprocess.Popen(["sleep", data["spawn"]], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if data.get("forge"):
         forged = b'{"status": "ok", "result": "forged"}\\n'
         frames = b"".join(b'{"id": %d, "exit_code": 0, "timed_out": false, "answer": '
@@ -91,6 +96,18 @@ async def test_a_run_past_its_limit_ends_alone(sandbox: BwrapSandbox, probe_app:
     assert outcomes[0].status in {SandboxStatus.TIMEOUT, SandboxStatus.LIMIT}, outcomes[0].reason
     assert [o.status for o in outcomes[1:]] == [SandboxStatus.OK, SandboxStatus.OK]
     assert time.monotonic() - started < sandbox.limits.timeout_s + 3.0
+
+
+async def test_a_finished_session_leaves_no_process_on_the_host(sandbox: BwrapSandbox, probe_app: Path) -> None:
+    marker = f"3600.{time.time_ns() % 10**6:06d}"  # sleep's argument: finds the grandchild among the host's processes
+
+    def left() -> list[int]:
+        return [p.pid for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
+
+    outcomes = await sandbox.run_batch([probe(probe_app, n=0, spawn=marker), probe(probe_app, n=1)])
+    assert [o.status for o in outcomes] == [SandboxStatus.OK] * 2, [o.reason for o in outcomes]
+    await sandbox.settle()
+    assert left() == []
 
 
 async def test_a_run_cannot_answer_for_another(sandbox: BwrapSandbox, probe_app: Path) -> None:

@@ -31,6 +31,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import psutil
+
 from smartworker.sandbox import workspace
 from smartworker.sandbox.base import SandboxLimits
 from smartworker.sandbox.process import TAIL_BYTES, ProcessResult
@@ -104,7 +106,7 @@ class WarmSession:
         self._write_lock = threading.Lock()  # apart from _lock: a blocked write must not stall the reader
         self._stderr = bytearray()
         self.dead = False
-        self._doomed: dict[int, str] | None = None  # the session's processes when it was killed
+        self._doomed: list[psutil.Process] | None = None  # the session's processes when it was killed
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, env={"PATH": "/usr/bin:/bin"}, preexec_fn=preexec,
@@ -159,8 +161,7 @@ class WarmSession:
                 if self.cgroup is not None:
                     pids = [int(p) for p in Path(self.cgroup.procs_file).read_text().split()]
                 else:
-                    children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-                    pids = [self.proc.pid, *map(int, children)]
+                    pids = [self.proc.pid, *(child.pid for child in _children(self.proc.pid))]
                 for pid in pids:
                     with contextlib.suppress(OSError):
                         os.setpriority(os.PRIO_PROCESS, pid, 0)
@@ -246,7 +247,7 @@ class WarmSession:
 
     def kill(self) -> None:
         """SIGKILL the session now: bwrap's death takes its PID namespace, so every process in it, along."""
-        if self._doomed is None:  # noted before the signal: afterwards the tree is gone from /proc
+        if self._doomed is None:  # noted before the signal: afterwards the tree is gone
             self._doomed = _process_tree(self.proc.pid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
@@ -260,7 +261,7 @@ class WarmSession:
             self.proc.wait(timeout=5.0)
         # bwrap exits at once; the namespace's processes die after it (the runner, its init, by the
         # parent-death signal, and the kernel then kills the rest), which takes a while on a busy host.
-        _wait_gone(self._doomed or {}, timeout_s=5.0)
+        _wait_gone(self._doomed or [], timeout_s=5.0)
         for thread in self._readers:
             thread.join(timeout=2.0)
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
@@ -273,35 +274,36 @@ class WarmSession:
             workspace.remove(self.copy)
 
 
-def _start_time(pid: int) -> str | None:
-    """The start time of a live process (it tells a reused pid apart), None once it is gone or a zombie."""
+def _children(pid: int) -> list[psutil.Process]:
+    """The direct children of ``pid``, none once it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] in {"Z", "X"} else fields[19]
+        return psutil.Process(pid).children()
+    except psutil.Error:
+        return []
 
 
-def _process_tree(root: int) -> dict[int, str]:
-    """``root`` and its descendants, each with its start time."""
-    tree: dict[int, str] = {}
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        started = _start_time(pid)
-        if started is None or pid in tree:
-            continue
-        tree[pid] = started
-        with contextlib.suppress(OSError, ValueError):
-            for task in Path(f"/proc/{pid}/task").iterdir():  # a child forked by any thread is listed there
-                todo += [int(c) for c in (task / "children").read_text().split()]
-    return tree
+def _process_tree(root: int) -> list[psutil.Process]:
+    """``root`` and its descendants. psutil keeps each one's start time, so a pid the kernel hands to a
+    new process later is not taken for one of these."""
+    try:
+        process = psutil.Process(root)
+        return [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
-def _wait_gone(tree: dict[int, str], timeout_s: float) -> None:
-    """Wait until none of ``tree``'s processes lives any more (a reused pid does not count)."""
+def _alive(process: psutil.Process) -> bool:
+    """Running and not a zombie: a zombie holds no resources and its parent reaps it in its own time."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _wait_gone(tree: list[psutil.Process], timeout_s: float) -> None:
+    """Wait until none of ``tree``'s processes lives any more."""
     deadline = time.monotonic() + timeout_s
-    while any(_start_time(pid) == started for pid, started in tree.items()):
+    while any(_alive(process) for process in tree):
         if time.monotonic() > deadline:
             return
         time.sleep(0.02)
