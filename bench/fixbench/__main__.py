@@ -175,8 +175,8 @@ async def main(argv: list[str] | None = None) -> int:
         await queues.close()
         if redis_server is not None:
             redis_server.stop()
-    summary = summarize(CaseResult(r["case"], Verdict(r["verdict"]), r["seconds"], r["tokens"][0], r["tokens"][1])
-                        for r in rows)
+    summary = summarize(CaseResult(r["case"], Verdict(r["verdict"]), r["seconds"], r["tokens"][0], r["tokens"][1],
+                                   len(r.get("concerns", []))) for r in rows)
     runs = split_runs((r["split"], r["seed"], Verdict(r["verdict"])) for r in rows)
     if len({r["split"] for r in rows}) > 1:
         runs += split_runs(("all", r["seed"], Verdict(r["verdict"])) for r in rows)

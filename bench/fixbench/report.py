@@ -31,6 +31,8 @@ class CaseResult:
     seconds: float  #: wall time from the failure to the verdict
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: informing checks that said no to the claimed fix: its email reads "FIXED (n concerns)"
+    concerns: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ class Summary:
     p95_seconds: float | None  #: nearest-rank 95th percentile
     prompt_tokens: int
     completion_tokens: int
+    #: claimed fixes no informing check said no to: what a person is shown as plainly verified
+    quiet_claims: int
+    quiet_false_fixes: int  #: of those, the ones that fail acceptance
+
+    @property
+    def quiet_false_fix_rate(self) -> float | None:
+        """False fixes among the claims that carried no concern: wrong fixes shown as plainly verified."""
+        return _ratio(self.quiet_false_fixes, self.quiet_claims)
 
     @property
     def total_tokens(self) -> int:
@@ -75,6 +85,7 @@ def summarize(results: Iterable[CaseResult]) -> Summary:
     counts = {v: sum(1 for r in items if r.verdict is v) for v in Verdict}
     claimed = counts[Verdict.FIXED] + counts[Verdict.FALSE_FIX]
     seconds = [r.seconds for r in items]
+    quiet = [r for r in items if r.verdict in CLAIMED and not r.concerns]
     return Summary(
         cases=len(items),
         fixed=counts[Verdict.FIXED],
@@ -87,6 +98,8 @@ def summarize(results: Iterable[CaseResult]) -> Summary:
         p95_seconds=percentile(seconds, 0.95),
         prompt_tokens=sum(r.prompt_tokens for r in items),
         completion_tokens=sum(r.completion_tokens for r in items),
+        quiet_claims=len(quiet),
+        quiet_false_fixes=sum(1 for r in quiet if r.verdict is Verdict.FALSE_FIX),
     )
 
 
@@ -104,6 +117,8 @@ def format_summary(summary: Summary) -> str:
         f"cases {summary.cases}: fixed {summary.fixed}, false fixes {summary.false_fixes}, "
         f"rejected {summary.rejected}, failed {summary.failed}",
         f"fix rate {_pct(summary.fix_rate)}, false-fix rate {_pct(summary.false_fix_rate)} of claimed fixes",
+        f"claimed without a concern: {summary.quiet_claims}, false fixes among them {summary.quiet_false_fixes} "
+        f"({_pct(summary.quiet_false_fix_rate)})",
         f"time to verdict: median {_secs(summary.median_seconds)}, p95 {_secs(summary.p95_seconds)}",
         f"tokens: {summary.prompt_tokens} prompt + {summary.completion_tokens} completion "
         f"= {summary.total_tokens}",

@@ -224,6 +224,11 @@ async def test_a_review_that_says_no_is_recorded_and_does_not_veto(loop_parts: d
     assert review["policy"] == "inform" and review["outcome"] == "failed"
     assert "The user must be the email" in review["reason"]
     assert llm.chat_calls == 3  # fix, review, summary: nothing sent back
+    # The person who approves the fix reads the review's words first.
+    mail = loop_parts["inbox"].messages[-1]
+    assert mail["Subject"].startswith("[SmartWorker] FIXED (1 concern): login job")
+    text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "  - contract review: a review says the result breaks the docstring: The user must be the email" in text
 
 
 async def test_a_result_shaped_unlike_earlier_results_is_shown_not_vetoed(loop_parts: dict[str, Any],

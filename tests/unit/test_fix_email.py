@@ -55,3 +55,34 @@ def test_a_report_without_attempts_says_nothing_was_proposed() -> None:
     text = message.get_body(("plain",)).get_content()
     assert "No change was proposed." in text and "Rejected attempts" not in text
     assert not [p for p in message.iter_attachments()]
+
+
+def test_a_verified_fix_with_concerns_says_so_in_the_subject_and_lists_them_first() -> None:
+    secret = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+    report = FixReport(fix_id="f3", fixed=True, job_name="login", job_id="9", queue="q", signature="KeyError: 'x'",
+                       reason="candidate 1", diff="--- a\n+++ b\n", summary="Read the new key.",
+                       concerns=("contract review: a review says the user must be the email",
+                                 f"replay answers: job 4 now answers {secret}"))
+    message = build_message(report, "a@b.c", "d@e.f")
+    assert message["Subject"].startswith("[SmartWorker] FIXED (2 concerns): login job 9")
+    text = message.get_body(("plain",)).get_content()
+    assert "Verdict: FIXED (2 concerns)" in text
+    concerns = text.index("Concerns (checks that inform")
+    assert concerns < text.index("Summary:")  # read before the change is explained
+    assert "  - contract review: a review says the user must be the email" in text
+    html = message.get_body(("html",)).get_content()
+    assert "Concerns (read before approving)" in html and "#9a6700" in html
+    assert secret not in text and secret not in html and "[REDACTED]" in text
+
+
+def test_concerns_are_not_shown_on_a_report_of_no_fix() -> None:
+    report = FixReport(fix_id="f4", fixed=False, job_name="login", job_id="9", queue="q", signature="KeyError: 'x'",
+                       reason="candidate 1: still fails", diff="", concerns=("result shape: other keys",))
+    message = build_message(report, "a@b.c", "d@e.f")
+    assert message["Subject"].startswith("[SmartWorker] NOT FIXED: login job 9")
+    assert "Concerns" not in message.get_body(("plain",)).get_content()
+
+
+def test_a_verified_fix_without_concerns_reads_as_before() -> None:
+    text, _ = _parts(_report(PATCH.format(key="Hello"), None))
+    assert "Verdict: FIXED\n" in text and "Concerns" not in text

@@ -269,18 +269,22 @@ def test_judge_and_float_tolerance() -> None:
 def test_summary_counts_rates_and_times() -> None:
     results = [
         CaseResult("a", Verdict.FIXED, 10.0, 1000, 200),
-        CaseResult("b", Verdict.FIXED, 30.0, 1500, 300),
+        CaseResult("b", Verdict.FIXED, 30.0, 1500, 300, concerns=1),
         CaseResult("c", Verdict.FALSE_FIX, 20.0, 900, 100),
-        CaseResult("d", Verdict.REJECTED, 40.0, 3000, 600),
+        CaseResult("f", Verdict.FALSE_FIX, 20.0, 900, 100, concerns=2),
+        CaseResult("d", Verdict.REJECTED, 40.0, 3000, 600, concerns=1),
         CaseResult("e", Verdict.FAILED, 100.0),
     ]
     s = summarize(results)
-    assert (s.cases, s.fixed, s.false_fixes, s.rejected, s.failed) == (5, 2, 1, 1, 1)
-    assert s.fix_rate == pytest.approx(0.4)
-    assert s.false_fix_rate == pytest.approx(1 / 3)
-    assert s.median_seconds == 30.0 and s.p95_seconds == 100.0
-    assert (s.prompt_tokens, s.completion_tokens, s.total_tokens) == (6400, 1200, 7600)
-    assert "fix rate 40%" in format_summary(s)
+    assert (s.cases, s.fixed, s.false_fixes, s.rejected, s.failed) == (6, 2, 2, 1, 1)
+    assert s.fix_rate == pytest.approx(1 / 3)
+    assert s.false_fix_rate == pytest.approx(0.5)
+    assert s.median_seconds == 25.0 and s.p95_seconds == 100.0
+    assert (s.prompt_tokens, s.completion_tokens, s.total_tokens) == (7300, 1300, 8600)
+    # Claims with no concern: a and c (a rejected case's concerns do not count); c is false.
+    assert (s.quiet_claims, s.quiet_false_fixes, s.quiet_false_fix_rate) == (2, 1, 0.5)
+    assert "fix rate 33%" in format_summary(s)
+    assert "claimed without a concern: 2, false fixes among them 1 (50%)" in format_summary(s)
 
 
 def test_split_runs_count_per_split_and_seed_with_mean_and_spread() -> None:

@@ -1,7 +1,10 @@
 """Fix reports by email (aiosmtplib): plain text and HTML, with the change attached as a unified diff
 and, for a verified fix, as a ``git format-patch`` file (``git am`` applies it), naming its branch.
 A report of no fix proposes nothing: it lists every rejected attempt with its reason, and a change
-that was tried is attached only as ``rejected-attempt-<id>.diff``, marked as such.
+that was tried is attached only as ``rejected-attempt-<id>.diff``, marked as such. A verified fix that
+a check which only informs said no to (reasoning/gates.py: the contract review, changed earlier
+answers, ...) says so in the subject and lists those concerns first: the person approving it is the
+only judge of them, and the gates let through wrong fixes a concern often points at (docs/benchmarks.md).
 
 Off when APP_SMTP_HOST is unset (said once in the log). A failed send is retried with backoff and
 logged; it never touches the fix record, which is stored before anyone is notified.
@@ -42,19 +45,23 @@ class FixReport:
     patch: str = ""  #: ``git format-patch`` text of a verified fix ("" when none was made)
     branch: str | None = None  #: the fix branch in the application's repository
     attempts: tuple[str, ...] = ()  #: one line per candidate: "candidate k: why it was not taken"
+    concerns: tuple[str, ...] = ()  #: for a verified fix, "check: reason" per informing check that said no
 
 
 def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessage:
     """The email for one report; every text part goes through redaction."""
     verdict = "FIXED" if report.fixed else "NOT FIXED"
+    concerns = [redact_text(c) for c in report.concerns] if report.fixed else []
+    flagged = f" ({len(concerns)} concern{'s' if len(concerns) > 1 else ''})" if concerns else ""
     signature = redact_text(report.signature)
     message = EmailMessage()
-    message["Subject"] = f"[SmartWorker] {verdict}: {report.job_name} job {report.job_id}: {signature[:120]}"
+    message["Subject"] = (f"[SmartWorker] {verdict}{flagged}: {report.job_name} job {report.job_id}: "
+                          f"{signature[:120]}")
     message["From"] = sender
     message["To"] = recipient
     diff = redact_text(report.diff)
     lines = [
-        f"Verdict: {verdict}",
+        f"Verdict: {verdict}{flagged}",
         f"Job: {report.job_name} #{report.job_id} on queue {report.queue}",
         f"Error: {signature}",
         f"Why: {redact_text(report.reason)}",
@@ -64,6 +71,9 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
     patch = redact_text(report.patch)
     if report.branch:
         lines.append(f"Branch: {report.branch} (one commit; see it with: git show {report.branch})")
+    if concerns:
+        lines += ["", "Concerns (checks that inform, not veto: verified in the sandbox, but read these before "
+                  "approving):", *(f"  - {c}" for c in concerns)]
     if report.summary:
         lines += ["", "Summary:", redact_text(report.summary)]
     if report.attempts and not report.fixed:
@@ -86,7 +96,8 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
                   f"  smartworker fix reject {report.fix_id} --reason '...'",
                   f"  (or POST /fixes/{report.fix_id}/approve | /reject)"]
     message.set_content("\n".join(lines))
-    colour = "#1a7f37" if report.fixed else "#cf222e"
+    colour = "#9a6700" if concerns else "#1a7f37" if report.fixed else "#cf222e"
+    listed = "".join(f"<li>{html.escape(c)}</li>" for c in concerns)
     attempts = "".join(f"<li>{html.escape(redact_text(a))}</li>" for a in report.attempts)
     rows = "".join(f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in (
         ("Job", f"{report.job_name} #{report.job_id} ({report.queue})"),
@@ -96,7 +107,8 @@ def build_message(report: FixReport, sender: str, recipient: str) -> EmailMessag
         ("Fix record", report.fix_id),
         *((("Branch", report.branch),) if report.branch else ()),
     ))
-    body = (f"<h2 style='color:{colour}'>{verdict}</h2><table>{rows}</table>"
+    body = (f"<h2 style='color:{colour}'>{html.escape(verdict + flagged)}</h2><table>{rows}</table>"
+            + (f"<h3>Concerns (read before approving)</h3><ul>{listed}</ul>" if listed else "")
             + (f"<h3>Summary</h3><p>{html.escape(redact_text(report.summary))}</p>" if report.summary else "")
             + (f"<h3>Change</h3><pre>{html.escape(diff)}</pre>" if diff and report.fixed else "")
             + (f"<h3>Rejected attempts</h3><ul>{attempts}</ul>" if attempts and not report.fixed else "")
