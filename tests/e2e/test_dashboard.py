@@ -264,6 +264,7 @@ def test_fix_page_shows_diff_gates_and_live_phase(system: System, browser: Brows
     names = [gates.nth(i).locator("td").first.inner_text() for i in range(gates.count())]
     assert "failing data veto" in names and "contract review inform" in names  # reasoning/gates.py: name, policy
     assert page.locator("#candidate-1 tr.gate-failed").count() == 0
+    assert page.locator("#fix-concerns").count() == 0  # the review said YES: nothing to read first
     assert "wonderland" not in page.content()  # the demo job's password
     _shot(page, "fix")
 

@@ -16,6 +16,7 @@ from tests.integration.test_worker import dlq_settled, wait_for
 from smartworker.api.app import create_app
 from smartworker.auth import ApiKeys, Role
 from smartworker.keys import access_prefix
+from smartworker.reasoning.records import Candidate, FixRecord, FixRecords, FixStatus
 from smartworker.ui import dead
 from smartworker.worker import JobWorker
 
@@ -151,3 +152,32 @@ async def test_login_roles_and_revocation(service: Any, client: httpx.AsyncClien
     assert (await client.get("/dlq")).status_code == 200  # the API takes the session too
     await store.revoke(viewer_id)
     assert (await client.get("/ui/dlq")).status_code == 303  # a revoked key's session ends at once
+
+
+async def test_a_fix_with_concerns_lists_them_on_its_page_and_in_the_list(service: Any,
+                                                                         client: httpx.AsyncClient) -> None:
+    def row(name: str, policy: str, outcome: str, reason: str = "") -> dict[str, str]:
+        return {"name": name, "policy": policy, "outcome": outcome, "reason": reason}
+
+    turned_down = Candidate(1, gates=[row("dropped call", "inform", "failed", "it drops `.strip()`"),
+                                      row("failing data", "veto", "failed", "the job still fails")])
+    verified = Candidate(2, gates=[row("dropped call", "inform", "passed"), row("failing data", "veto", "passed"),
+                                   row("contract review", "inform", "failed",
+                                       "a review says the result breaks the docstring: the user must be the email")])
+    queue = service.queues.names.main
+    flagged = FixRecord(id="flagged-fix", dlq_id="1", queue=queue, job_id="1", job_name="login",
+                        status=FixStatus.FIXED, candidates=[turned_down, verified])
+    plain = FixRecord(id="plain-fix", dlq_id="2", queue=queue, job_id="2", job_name="login",
+                      status=FixStatus.FIXED, candidates=[turned_down, Candidate(2, gates=verified.gates[:2])])
+    for record in (flagged, plain):
+        await FixRecords(service.queues.redis).save(record)
+    page = (await client.get("/ui/fixes/flagged-fix")).text
+    concerns = re.search(r'<ul id="fix-concerns">(.*?)</ul>', page, re.S)
+    assert concerns is not None
+    # Only the verified change's own concerns: the turned-down candidate's dropped call is not one.
+    assert "contract review" in concerns.group(1) and "the user must be the email" in concerns.group(1)
+    assert "dropped call" not in concerns.group(1)
+    assert 'id="fix-concerns"' not in (await client.get("/ui/fixes/plain-fix")).text
+    listed = (await client.get("/ui/fixes")).text
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"<tr data-fix-id=\"([^\"]+)\"(.*?)</tr>", listed, re.S)}
+    assert "1 concern<" in rows["flagged-fix"] and "concern" not in rows["plain-fix"]

@@ -166,6 +166,15 @@ def candidate_view(c: dict[str, Any], default_model: str) -> CandidateView:
     )
 
 
+def concerns(record: dict[str, Any]) -> list[Gate]:
+    """The informing gates that said no to a fixed record's verified change (its last candidate: the
+    loop stops at it), as its report email lists them; none for any other record."""
+    found = candidates_of(record)
+    if _str(record.get("status")) != "fixed" or not found or not isinstance(found[-1].get("gates"), list):
+        return []
+    return [g for g in _listed_gates(found[-1]["gates"]) if g.policy == "inform" and g.outcome == "failed"]
+
+
 def phase(record: dict[str, Any]) -> str:
     """What a resolution is doing now, in words (a record may say it itself, as ``phase``)."""
     status = _str(record.get("status"))

@@ -277,7 +277,8 @@ async def fix_list(request: Request, seen: Seen, page: PageNo = 1, size: Size = 
              "dlq_id": r.get("dlq_id"), "signature": redact_text(str(r.get("signature", ""))),
              "models": fixes.models_of(r, model), "candidates": len(fixes.candidates_of(r)),
              "seconds": fixes.seconds_to_verdict(r), "created_on": r.get("created_on"),
-             "phase": fixes.phase(r), "review": fixes.review_state(r)} for r in records]
+             "phase": fixes.phase(r), "review": fixes.review_state(r), "concerns": len(fixes.concerns(r))}
+            for r in records]
     return _page(request, "fixes.html", seen, rows=rows, total=total, page_no=page, size=size,
                  pages=max(1, -(-total // size)))
 
@@ -305,7 +306,7 @@ async def fix_page(request: Request, seen: Seen, fix_id: AnyId) -> HTMLResponse:
                  diff_html=fixes.highlight_diff(redact_text(str(record.get("diff") or ""))),
                  phase=fixes.phase(record), running=str(record.get("status")) not in fixes.FINAL,
                  seconds=fixes.seconds_to_verdict(record), models=fixes.models_of(record, model),
-                 similar=similar, extra=extra, review=redact(record.get("review"))
+                 similar=similar, extra=extra, concerns=fixes.concerns(record), review=redact(record.get("review"))
                  if isinstance(record.get("review"), dict) else None)
 
 
