@@ -268,6 +268,8 @@ def fix(
     done = view(record.to_dict())
     console.print(f"fix {record.id}: {record.status.value} ({record.reason}) after {done['elapsed_s']:.0f} s, "
                   f"{done['tokens']:,} tokens", highlight=False)
+    for concern in record.concerns:  # informing checks that said no: read before approving
+        console.print(f"  concern: {concern}", highlight=False)  # gate reasons are stored redacted
     if record.diff:
         print(record.diff)
     raise typer.Exit(0 if record.fixed else 1)

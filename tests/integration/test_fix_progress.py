@@ -138,6 +138,21 @@ async def test_the_openapi_document_gives_the_progress_schema(demo: dict[str, An
     assert "asking the model" in progress["properties"]["phase"]["enum"]
 
 
+async def test_a_verified_fix_that_a_review_doubts_lists_the_concern(demo: dict[str, Any], llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/remember.py", GOOD_REMEMBER)), "NO\nThe key must use the account's email.",
+               "Account ids are integers; the cache key now formats them.")
+    record = await demo["resolver"].resolve(await fail_demo_job(demo["service"]))
+    assert record.status.value == "fixed", record.reason
+    done = (await demo["http"].get(f"/fixes/{record.id}")).json()
+    assert done["concerns"] == ["contract review: a review says the result breaks the docstring: "
+                                "The key must use the account's email."]
+    spec = (await demo["http"].get("/openapi.json")).json()
+    assert spec["components"]["schemas"]["FixDetail"]["properties"]["concerns"]["type"] == "array"
+    mail = demo["inbox"].messages[-1]
+    assert mail["Subject"].startswith("[SmartWorker] FIXED (1 concern): ")
+    assert "  - contract review: a review says" in _parts(mail)["text/plain"]
+
+
 def _parts(message: Message) -> dict[str, str]:
     """Each leaf part's decoded text, by its file name or (without one) its content type."""
     return {part.get_filename() or part.get_content_type(): part.get_payload(decode=True).decode()

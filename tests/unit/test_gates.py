@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from smartworker.reasoning.gates import GATES, Gate, Passed, Policy, Rejection, Trial, informed, judge
+from smartworker.reasoning.gates import GATES, Gate, Passed, Policy, Rejection, Trial, judge
+from smartworker.reasoning.records import informed
 
 
 def test_every_gate_is_named_once_with_its_policy_and_why() -> None:

@@ -59,6 +59,7 @@ def _shown(record: FixRecord, view: View) -> dict[str, Any]:
             review["heal"]["note"] = view.show(review["heal"]["note"])
         shown["review"] = review
     shown["progress"] = progress.view(record.to_dict())  # computed now: elapsed seconds move while running
+    shown["concerns"] = [view.show(c) for c in record.concerns]
     return shown
 
 

@@ -235,3 +235,6 @@ class FixDetail(BaseModel):
     emailed: bool
     review: dict[str, Any] | None
     progress: FixProgress
+    concerns: list[str] = Field(default_factory=list, description=(
+        'a verified fix\'s "gate: reason" for each check that informs (not vetoes) and said no to it, '
+        "e.g. the contract review; read them before approving (empty for any other record)"))

@@ -435,9 +435,3 @@ class SandboxGroup(list[Rejection | Passed]):
     @property
     def fixed(self) -> bool:
         return not any(isinstance(a, Rejection) for a in self)
-
-
-def informed(rows: list[dict[str, Any]]) -> list[str]:
-    """The reasons of the inform gates that said no, as "gate: reason" lines for a report."""
-    return [f"{r['name']}: {r['reason']}" for r in rows if r["policy"] == Policy.INFORM and r["outcome"] == "failed"]
-

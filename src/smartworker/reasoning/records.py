@@ -57,6 +57,11 @@ class Candidate:
     sandbox_s: float = 0.0
 
 
+def informed(rows: list[dict[str, Any]]) -> list[str]:
+    """The reasons of the inform gates that said no in a candidate's ``gates`` rows, as "gate: reason"."""
+    return [f"{r['name']}: {r['reason']}" for r in rows if r.get("policy") == "inform" and r.get("outcome") == "failed"]
+
+
 class ReviewState(StrEnum):
     """Where a verified fix stands with the people who own the code (apart from the verdict)."""
 
@@ -172,6 +177,14 @@ class FixRecord:
     def fixed(self) -> bool:
         """True only for a verified fix."""
         return self.status is FixStatus.FIXED
+
+    @property
+    def concerns(self) -> list[str]:
+        """For a verified fix, "gate: reason" of each informing gate that said no to it (its candidate is
+        the last: the loop stops at it); the report and the API show them to whoever approves it."""
+        if not self.fixed or not self.candidates:
+            return []
+        return informed(self.candidates[-1].gates)
 
     @classmethod
     def new(cls, dlq_id: str, queue: str, job_id: str, job_name: str) -> FixRecord:

@@ -37,7 +37,7 @@ from smartworker.reasoning import progress
 from smartworker.reasoning.context import FailureContext, extract
 from smartworker.reasoning.contract import MAX_TOKENS as REVIEW_MAX_TOKENS
 from smartworker.reasoning.contract import ContractReview, parse_review, review_messages
-from smartworker.reasoning.gates import Rejection, Trial, informed, judge, outcome_view
+from smartworker.reasoning.gates import Rejection, Trial, judge, outcome_view
 from smartworker.reasoning.gates import restore_redacted as restore_redacted  # kept importable from here
 from smartworker.reasoning.llm import ChatClient, Completion
 from smartworker.reasoning.prompt import (
@@ -421,9 +421,7 @@ class Resolver:
                          summary=record.summary, candidates=len(record.candidates), patch=patch,
                          branch=record.review.branch if record.review else None,
                          attempts=tuple(f"candidate {c.index}: {_why_not(c)}" for c in record.candidates),
-                         # The verified candidate is the last one tried: the loop stops at it.
-                         concerns=tuple(informed(record.candidates[-1].gates))
-                         if record.fixed and record.candidates else ())
+                         concerns=tuple(record.concerns))
 
 
 def _why_not(candidate: Candidate) -> str:
