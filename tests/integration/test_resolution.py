@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -472,6 +473,43 @@ async def test_the_escalation_model_goes_on_with_what_was_learnt(loop_parts: dic
         # Its own candidate is reviewed by it; the first model wrote the two others and the summary.
         assert stronger.chat_calls == 2 and "What the handler returned" in str(stronger.requests[1])
         assert llm.chat_calls == 3
+
+
+async def test_the_escalation_model_reviews_the_first_models_verified_fix(loop_parts: dict[str, Any],
+                                                                          llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "Fall back to the username.")
+    with openai_server.running() as stronger:
+        stronger.script("NO\nThe user must be the email, not the username.")
+        async with escalating(loop_parts, stronger, ai_candidates=2, ai_escalation_candidates=2) as resolver:
+            record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+        # The small model's first candidate is the fix; the stronger model is its judge, not its author.
+        assert record.status is FixStatus.FIXED and [c.model for c in record.candidates] == ["small-1.5b"]
+        [fix] = record.candidates
+        assert fix.reviewer == "strong-32b" and fix.review == "no: The user must be the email, not the username."
+        assert stronger.chat_calls == 1 and stronger.requests[0]["model"] == "strong-32b"
+        assert "What the handler returned" in str(stronger.requests[0])
+        assert llm.chat_calls == 2  # the fix and the summary
+        assert record.concerns == ["contract review: a review says the result breaks the docstring: "
+                                   "The user must be the email, not the username."]
+
+
+async def test_while_the_escalation_server_is_down_the_own_model_reviews(loop_parts: dict[str, Any],
+                                                                         llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "YES", "Fall back to the username.")
+    with socket.socket() as closed:  # a port nothing listens on: connections are refused at once
+        closed.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+        async with resolver_with(loop_parts, ai_model_name="small-1.5b", ai_escalation_url=down,
+                                 ai_escalation_model="strong-32b") as resolver:
+            try:
+                record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+            finally:
+                if resolver.escalation is not None:
+                    await resolver.escalation.close()
+    assert record.status is FixStatus.FIXED, record.reason
+    [fix] = record.candidates
+    assert fix.reviewer == "small-1.5b" and fix.review == "yes" and record.concerns == []
+    assert llm.chat_calls == 3
 
 
 async def test_a_candidate_budget_stops_the_escalation(loop_parts: dict[str, Any], llm: ScriptedLLM) -> None:

@@ -163,7 +163,8 @@ async def test_a_fix_with_concerns_lists_them_on_its_page_and_in_the_list(servic
                                       row("failing data", "veto", "failed", "the job still fails")])
     verified = Candidate(2, gates=[row("dropped call", "inform", "passed"), row("failing data", "veto", "passed"),
                                    row("contract review", "inform", "failed",
-                                       "a review says the result breaks the docstring: the user must be the email")])
+                                       "a review says the result breaks the docstring: the user must be the email")],
+                         reviewer="strong-32b")
     queue = service.queues.names.main
     flagged = FixRecord(id="flagged-fix", dlq_id="1", queue=queue, job_id="1", job_name="login",
                         status=FixStatus.FIXED, candidates=[turned_down, verified])
@@ -177,6 +178,7 @@ async def test_a_fix_with_concerns_lists_them_on_its_page_and_in_the_list(servic
     # Only the verified change's own concerns: the turned-down candidate's dropped call is not one.
     assert "contract review" in concerns.group(1) and "the user must be the email" in concerns.group(1)
     assert "dropped call" not in concerns.group(1)
+    assert "reviewed by strong-32b" in page
     assert 'id="fix-concerns"' not in (await client.get("/ui/fixes/plain-fix")).text
     listed = (await client.get("/ui/fixes")).text
     rows = {m.group(1): m.group(2) for m in re.finditer(r"<tr data-fix-id=\"([^\"]+)\"(.*?)</tr>", listed, re.S)}

@@ -46,6 +46,7 @@ class Candidate:
     diff: str = ""
     verdict: str | None = None  #: "fixed" / "not fixed: ..." from the sandbox
     review: str | None = None  #: the contract review of a verified candidate: "yes: ...", "no: ..."
+    reviewer: str = ""  #: the model that gave that review (the escalation model's when one is configured)
     outcome: dict[str, Any] | None = None  #: the failing job's sandbox run (exit, tails, duration)
     replays: list[dict[str, Any]] = field(default_factory=list)
     #: every gate's outcome, in order (reasoning/gates.py): name, policy (veto/inform), outcome

@@ -294,13 +294,19 @@ class Resolver:
 
     def _reviewer(self, model: Model, data: dict[str, Any], candidate: Candidate, record: FixRecord
                   ) -> Callable[[dict[str, str], Any], Awaitable[ContractReview]] | None:
-        """The contract review for the gates, asked of the candidate's own model (None when it is off)."""
+        """The contract review for the gates (None when it is off). It is asked of the escalation model
+        when one is configured, the strongest judge at hand, and of the candidate's own model otherwise
+        or while the escalation server is down: a model judging its own result is weak evidence
+        (docs/benchmarks.md), which is why the review informs rather than vetoes."""
         if not self.settings.ai_output_review:
             return None
+        judges = [model.client]
+        if self.escalation is not None and self.escalation is not model.client:
+            judges.insert(0, self.escalation)
 
         async def review(files: dict[str, str], result: Any) -> ContractReview:
             # ``data`` is the context's, redacted: the model never sees a secret of the job.
-            return await self._review(model.client, files, data, result, candidate, record)
+            return await self._review(judges, files, data, result, candidate, record)
         return review
 
     async def _ask(self, model: Model, messages: list[dict[str, str]], turn: int, candidate: Candidate,
@@ -328,15 +334,25 @@ class Resolver:
         record.llm_calls += 1
         return completion
 
-    async def _review(self, client: ChatClient, files: dict[str, str], data: dict[str, Any], result: Any,
+    async def _review(self, judges: list[ChatClient], files: dict[str, str], data: dict[str, Any], result: Any,
                       candidate: Candidate, record: FixRecord) -> ContractReview:
-        """The contract review of a verified candidate; a failed call gives no answer."""
-        try:
-            completion = await client.complete(review_messages(files, data, result), temperature=0.0,
-                                                 max_tokens=REVIEW_MAX_TOKENS, seed=1)
-        except LLMError as exc:
-            log.warning("no contract review for a verified candidate", fix_id=record.id, error=exc.message)
-            return ContractReview(None, "")
+        """The contract review of a verified candidate by the first judge that answers; a failed call
+        gives no answer. Only the last judge's outage (the candidate's own model) holds the loop back."""
+        messages = review_messages(files, data, result)
+        for position, client in enumerate(judges):
+            try:
+                completion = await client.complete(messages, temperature=0.0, max_tokens=REVIEW_MAX_TOKENS, seed=1)
+            except LLMUnavailableError:
+                if position == len(judges) - 1:
+                    raise
+                log.warning("the escalation model is unavailable for a contract review; the candidate's own "
+                            "model reviews it", fix_id=record.id)
+                continue
+            except LLMError as exc:
+                log.warning("no contract review for a verified candidate", fix_id=record.id, error=exc.message)
+                return ContractReview(None, "")
+            candidate.reviewer = client.model
+            break
         record.prompt_tokens += completion.prompt_tokens
         record.completion_tokens += completion.completion_tokens
         record.llm_calls += 1

@@ -53,6 +53,7 @@ class CandidateView:
     llm_s: float = 0.0
     sandbox_s: float = 0.0
     tokens: int = 0
+    reviewer: str = ""  #: the model that gave the contract review, when it says
 
 
 def candidates_of(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -163,6 +164,7 @@ def candidate_view(c: dict[str, Any], default_model: str) -> CandidateView:
         llm_s=float(c.get("llm_s") or 0.0),
         sandbox_s=float(c.get("sandbox_s") or 0.0),
         tokens=int(c.get("prompt_tokens") or 0) + int(c.get("completion_tokens") or 0),
+        reviewer=redact_text(_str(c.get("reviewer"))),
     )
 
 
