@@ -235,13 +235,15 @@ def short(reason: str, width: int = 160) -> str:
 
 
 async def run_loop(cases: list[Case], *, redis_url: str, data_dir: Path, lanes: int = 3, history: bool = True,
-                   sandbox_concurrency: int | None = None,
+                   sandbox_concurrency: int | None = None, reviewer: tuple[str, str] | None = None,
                    on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Every case through the real loop answered by its reference fix (FixBench's reference lane):
     a scripted OpenAI-compatible server, the real resolver and gates, the configured sandbox.
 
     One sandbox backend serves every lane; ``sandbox_concurrency`` (default: the setting,
-    ``SANDBOX_CONCURRENCY``) bounds its runs at once across them."""
+    ``SANDBOX_CONCURRENCY``) bounds its runs at once across them. ``reviewer`` (URL, model name) is a
+    real model for the contract review, configured as production configures one: an escalation
+    model with no candidates of its own (otherwise the scripted model says YES)."""
     from bench.fixbench.reference_model import run_references
 
     from smartworker.config import load_settings
@@ -249,8 +251,12 @@ async def run_loop(cases: list[Case], *, redis_url: str, data_dir: Path, lanes: 
     from smartworker.sandbox.base import create_sandbox
 
     overrides: dict[str, Any] = {} if sandbox_concurrency is None else {"sandbox_concurrency": sandbox_concurrency}
+    if reviewer is not None:
+        # One model serves every lane's reviews in turn: a lane may wait for the others'.
+        overrides.update(ai_escalation_url=reviewer[0], ai_escalation_model=reviewer[1], ai_escalation_candidates=0,
+                         ai_timeout_s=900.0)
     settings = load_settings(redis_url=redis_url, queue_name=f"corpus-{data_dir.name}", data_dir=data_dir,
-                             smtp_host=None, ai_candidates=1, ai_timeout_s=30.0, **overrides)
+                             smtp_host=None, ai_candidates=1, **{"ai_timeout_s": 30.0, **overrides})
     queues = Queues(settings, redis_url)
     sandbox = create_sandbox(settings)
     try:

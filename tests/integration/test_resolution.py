@@ -480,7 +480,8 @@ async def test_the_escalation_model_reviews_the_first_models_verified_fix(loop_p
     llm.script(reply_files(("swdemo/login.py", GOOD_LOGIN)), "Fall back to the username.")
     with openai_server.running() as stronger:
         stronger.script("NO\nThe user must be the email, not the username.")
-        async with escalating(loop_parts, stronger, ai_candidates=2, ai_escalation_candidates=2) as resolver:
+        # No candidates of its own: the stronger model is only the judge.
+        async with escalating(loop_parts, stronger, ai_candidates=2, ai_escalation_candidates=0) as resolver:
             record = await resolver.resolve(await fail_demo(loop_parts["service"]))
         # The small model's first candidate is the fix; the stronger model is its judge, not its author.
         assert record.status is FixStatus.FIXED and [c.model for c in record.candidates] == ["small-1.5b"]
@@ -491,6 +492,17 @@ async def test_the_escalation_model_reviews_the_first_models_verified_fix(loop_p
         assert llm.chat_calls == 2  # the fix and the summary
         assert record.concerns == ["contract review: a review says the result breaks the docstring: "
                                    "The user must be the email, not the username."]
+
+
+async def test_an_escalation_model_with_no_candidates_writes_none(loop_parts: dict[str, Any],
+                                                                  llm: ScriptedLLM) -> None:
+    llm.script(reply_files(("swdemo/login.py", WRONG_LOGIN)))
+    with openai_server.running() as stronger:
+        stronger.script(reply_files(("swdemo/login.py", GOOD_LOGIN)))
+        async with escalating(loop_parts, stronger, ai_candidates=1, ai_escalation_candidates=0) as resolver:
+            record = await resolver.resolve(await fail_demo(loop_parts["service"]))
+        assert record.status is FixStatus.NOT_FIXED and [c.model for c in record.candidates] == ["small-1.5b"]
+        assert stronger.chat_calls == 0
 
 
 async def test_while_the_escalation_server_is_down_the_own_model_reviews(loop_parts: dict[str, Any],

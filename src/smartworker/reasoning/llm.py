@@ -188,8 +188,9 @@ class ChatClient:
 
     @classmethod
     def escalation_from_settings(cls, settings: Settings) -> ChatClient | None:
-        """A client for AI_ESCALATION_URL (the stronger model), or None when none is configured."""
-        if not settings.ai_escalation_url or settings.ai_escalation_candidates == 0:
+        """A client for AI_ESCALATION_URL (the stronger model), or None when none is configured. With
+        AI_ESCALATION_CANDIDATES=0 it writes no candidate and is only the contract reviewer."""
+        if not settings.ai_escalation_url:
             return None
         return cls(settings.ai_escalation_url, settings.ai_escalation_model or settings.ai_model_name,
                    api_key=settings.ai_escalation_api_key, timeout_s=settings.ai_timeout_s,
