@@ -65,11 +65,8 @@ async def run_case(case: Case, resolver: Resolver, sandbox: SandboxBackend, memo
         "gates": [_veto(c.gates) for c in record.candidates],
         "informed": sorted({row["name"] for c in record.candidates for row in c.gates
                             if row["policy"] == "inform" and row["outcome"] == "failed"}),
-        # The informing checks that said no to the claimed fix itself (the last candidate: the loop stops
-        # at it), which its email lists as concerns.
-        "concerns": [row["name"] for row in record.candidates[-1].gates
-                     if row["policy"] == "inform" and row["outcome"] == "failed"]
-        if record.fixed and record.candidates else [],
+        # The informing checks that said no to the claimed fix itself, as its email lists them.
+        "concerns": record.concerns,
         # What became of each candidate, and the contract review's answer where one was asked.
         "trail": await _trail(case, record),
         "reason": reason,
